@@ -1,0 +1,143 @@
+"""Filling a request's approval steps with the approvals it carries.
+
+Each approval is checked on its own first (not the requester, holds the role, right resource and
+action, in scope, dated no later than the request); a failing one counts as absent. The valid
+ones are then placed on steps so that as many steps as possible are filled — one approver per
+step across all chains, and strictly increasing dates along an ordered chain — preferring the
+earlier steps when there is a choice. What stays empty is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping
+
+from ._compile import StepSpec
+from ._request import ReadApproval, Request
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an approval that could have filled a step did not: a reason code and the step."""
+
+    code: str
+    step: StepSpec
+    approval: ReadApproval
+
+
+@dataclass(frozen=True, slots=True)
+class Filling:
+    filled: tuple[ReadApproval | None, ...]  # per step
+    failures: tuple[Failure, ...]
+
+
+def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str, frozenset[str]]) -> Filling:
+    if not steps:
+        return Filling((), ())
+    wanted = frozenset().union(*(s.role_set for s in steps))
+    requester = request.subject.person
+    above = scope[requester.org]
+    failures: list[Failure] = []
+    valid: list[ReadApproval] = []
+    for ap in request.approvals:
+        if ap.role not in wanted:
+            continue  # it fills no step of this request: it changes nothing
+        code = _fault(ap, request, above)
+        if code:
+            failures.append(Failure(code, _first_step(steps, ap.role), ap))
+        else:
+            valid.append(ap)
+
+    candidates = [_candidates(i, steps, valid, requester.org) for i in range(len(steps))]
+    filled = _search(steps, candidates)
+
+    used = {ap.approver_id for ap in filled if ap is not None}
+    for step, got in zip(steps, filled):
+        if got is not None:
+            continue
+        for ap in valid:
+            if ap.role not in step.role_set:
+                continue
+            if step.same_org and (ap.approver is None or ap.approver.org != requester.org):
+                failures.append(Failure("approver_out_of_scope", step, ap))
+            elif ap.approver_id in used:
+                failures.append(Failure("approver_reused", step, ap))
+            elif step.ordered:
+                failures.append(Failure("approval_out_of_order", step, ap))
+    return Filling(tuple(filled), tuple(failures))
+
+
+def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> str | None:
+    if ap.approver_id == request.subject.person.id:
+        return "self_approval"
+    if ap.approver is None or ap.role not in ap.approver.roles:
+        return "approver_lacks_role"
+    if ap.resource_id != request.resource.id or ap.action != request.action:
+        return "approval_mismatch"
+    if ap.approver.org not in above:
+        return "approver_out_of_scope"
+    if ap.at > request.at:
+        return "approval_out_of_order"
+    return None
+
+
+def _first_step(steps: tuple[StepSpec, ...], role: str) -> StepSpec:
+    return next(s for s in steps if role in s.role_set)
+
+
+def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str) -> list[ReadApproval]:
+    """The approvals worth trying on step ``i``: one per approver, at most one per step.
+
+    With k steps, k distinct approvers always leave one free for this step, so more need not be
+    tried. Along an ordered chain the first step keeps the earliest, the last the latest (a
+    middle step keeps all): the choice kept is never worse than one dropped.
+    """
+    step = steps[i]
+    fits = [
+        ap
+        for ap in valid
+        if ap.role in step.role_set and (not step.same_org or (ap.approver is not None and ap.approver.org == org))
+    ]
+    same_chain = [j for j, s in enumerate(steps) if s.group == step.group]
+    if step.ordered and len(same_chain) > 1 and i not in (same_chain[0], same_chain[-1]):
+        return fits
+    latest = step.ordered and len(same_chain) > 1 and i == same_chain[-1]
+    fits.sort(key=lambda ap: ap.at, reverse=latest)
+    best: dict[str, ReadApproval] = {}
+    for ap in fits:
+        best.setdefault(ap.approver_id, ap)
+    return list(best.values())[: len(steps)]
+
+
+def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None]:
+    n = len(steps)
+    best: list[tuple[int, tuple[bool, ...], list[ReadApproval | None]]] = [(-1, (), [None] * n)]
+    chosen: list[ReadApproval | None] = [None] * n
+
+    def last_time(group: int, i: int) -> datetime | None:
+        for j in range(i - 1, -1, -1):
+            if steps[j].group == group and chosen[j] is not None:
+                return chosen[j].at  # type: ignore[union-attr]
+        return None
+
+    def go(i: int, count: int, used: frozenset[str]) -> None:
+        if count + (n - i) < best[0][0] or best[0][0] == n:
+            return
+        if i == n:
+            score = (count, tuple(c is not None for c in chosen))
+            if score > best[0][:2]:
+                best[0] = (count, score[1], list(chosen))
+            return
+        step = steps[i]
+        before = last_time(step.group, i) if step.ordered else None
+        for ap in candidates[i]:
+            if ap.approver_id in used or (before is not None and ap.at <= before):
+                continue
+            chosen[i] = ap
+            go(i + 1, count + 1, used | {ap.approver_id})
+            chosen[i] = None
+        go(i + 1, count, used)
+
+    go(0, 0, frozenset())
+    return best[0][2]

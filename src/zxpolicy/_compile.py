@@ -1,0 +1,239 @@
+"""A validated policy → the look-up tables the engine decides with.
+
+Everything that does not depend on the request is worked out here, once: the org tree's
+ancestor sets, the grant table keyed for direct look-up, and for every action × kind × purpose ×
+level the requirement a request must meet (consent, evidence, chain steps, classification steps,
+obligations). The tables are immutable; a new policy builds new tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Mapping
+
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason
+from ._request import Person, ReadSubject, Vocabulary
+from ._schema import Chain, Evidence, PolicyDocument, Step, grant_rows
+
+Key = tuple[str, str, str, str]  # action, kind, purpose, level
+
+
+@dataclass(frozen=True, slots=True)
+class Cite:
+    """A rule as a reason cites it."""
+
+    rule: str
+    clause: str
+    zh: str  # the rule's title, used in details
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    roles: tuple[str, ...]  # in the policy's order: this is what `missing_approvals` shows
+    role_set: frozenset[str]
+    same_org: bool  # the approver's organisation must be exactly the requester's
+    when: tuple[tuple[str, str], ...]  # evidence key = value for the step to apply
+    group: int  # steps of one chain share a group
+    ordered: bool
+    code: str  # the deny code when it is missing
+    cite: Cite
+    zh: str  # the roles, for messages
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSpec:
+    key: str
+    one_of: frozenset[str] | None
+    code: str
+    cite: Cite
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What a request of one action × kind × purpose × level must meet beyond its grant."""
+
+    consent: Cite | None
+    evidence: tuple[EvidenceSpec, ...]
+    retention: Cite | None
+    steps: tuple[StepSpec, ...]  # the chains' steps, then the classification steps
+    conditional: bool  # some step has a `when`
+    exempt_roles: frozenset[str]  # roles that skip the classification steps in their own org
+    exemption: Cite | None
+    obligations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Separation:
+    role: str
+    exclusive: bool
+    barred_kinds: frozenset[str]
+    cite: Cite
+
+
+class Messages:
+    """Reason codes → messages, with the detail filled in."""
+
+    def __init__(self, doc: PolicyDocument) -> None:
+        self._text = {code: (m.zh, m.en) for code, m in doc.reasons.items()}
+
+    def reason(self, code: str, cite: Cite, zh: str = "", en: str = "") -> Reason:
+        tzh, ten = self._text.get(code, ("{detail}", "{detail}"))
+        return Reason(code, cite.rule, cite.clause, tzh.format(detail=zh), ten.format(detail=en))
+
+
+@dataclass(frozen=True)
+class Tables:
+    vocabulary: Vocabulary
+    role_order: tuple[str, ...]
+    role_label: Mapping[str, tuple[str, str]]
+    org_label: Mapping[str, tuple[str, str]]
+    level_rank: Mapping[str, int]
+    purposes: Mapping[str, frozenset[str]]  # purpose → the kinds it applies to
+    purpose_consent: Mapping[str, bool]
+    scope: Mapping[str, frozenset[str]]  # org → itself and every org above it
+    grants: Mapping[tuple[str, str, str, str, str], Reason]  # role, action, kind, purpose, level
+    roles_for: Mapping[Key, tuple[str, ...]]  # the roles granted each action × kind × purpose × level
+    requirements: Mapping[Key, Requirement]
+    separations: tuple[Separation, ...]
+    checks: Mapping[str, Cite]  # built-in check → its rule
+    password_max_age: timedelta
+    engine: Cite
+    messages: Messages
+
+
+def compile_policy(doc: PolicyDocument) -> Tables:
+    rules = {r.id: r for r in doc.rules}
+
+    def cite(rule: str, clause: str | None = None) -> Cite:
+        r = rules[rule]
+        return Cite(rule, clause or r.clause, r.zh, r.en)
+
+    messages = Messages(doc)
+    role_label = {r.id: (r.zh, r.en) for r in doc.roles}
+    parents = {o.id: o.parent for o in doc.orgs}
+    scope = {}
+    for org in parents:
+        chain, node = [], org
+        while node is not None:
+            chain.append(node)
+            node = parents[node]
+        scope[org] = frozenset(chain)
+
+    grants: dict[tuple[str, str, str, str, str], Reason] = {}
+    roles_for: dict[Key, list[str]] = {}
+    for role, action, kind, purpose, level, g in grant_rows(doc):
+        if (role, action, kind, purpose, level) in grants:
+            continue  # the first grant in file order is the one cited
+        c = cite(g.rule, g.clause)
+        zh, en = role_label[role]
+        grants[role, action, kind, purpose, level] = messages.reason("granted", c, f"{c.zh}（{zh}）", f"{c.en} ({en})")
+        roles_for.setdefault((action, kind, purpose, level), []).append(role)
+    all_levels = [lv.id for lv in doc.levels]
+
+    requirements = _requirements(doc, cite, role_label)
+    people = {
+        a.id: ReadSubject(Person(a.id, frozenset(a.roles), a.org), "active", None, False) for a in doc.assignments
+    }
+    vocabulary = Vocabulary(
+        roles=frozenset(role_label),
+        orgs=frozenset(parents),
+        kinds=frozenset(k.id for k in doc.kinds),
+        levels=frozenset(all_levels),
+        actions=frozenset(a.id for a in doc.actions),
+        people=MappingProxyType(people),
+    )
+    return Tables(
+        vocabulary=vocabulary,
+        role_order=tuple(role_label),
+        role_label=MappingProxyType(role_label),
+        org_label=MappingProxyType({o.id: (o.zh, o.en) for o in doc.orgs}),
+        level_rank=MappingProxyType({lv: i for i, lv in enumerate(all_levels)}),
+        purposes=MappingProxyType({p.id: frozenset(p.kinds) for p in doc.purposes}),
+        purpose_consent=MappingProxyType({p.id: p.consent for p in doc.purposes}),
+        scope=MappingProxyType(scope),
+        grants=MappingProxyType(grants),
+        roles_for=MappingProxyType({k: tuple(v) for k, v in roles_for.items()}),
+        requirements=MappingProxyType(requirements),
+        separations=tuple(
+            Separation(s.role, s.exclusive, frozenset(s.barred_kinds), cite(s.rule, s.clause)) for s in doc.separations
+        ),
+        checks=MappingProxyType({r.check: cite(r.id) for r in doc.rules if r.check}),
+        password_max_age=timedelta(days=doc.settings.password_max_age_days),
+        engine=Cite(ENGINE_RULE, ENGINE_CLAUSE, "请求须可识别", "the request must be readable"),
+        messages=messages,
+    )
+
+
+def _requirements(doc: PolicyDocument, cite: object, role_label: Mapping[str, tuple[str, str]]) -> dict[Key, Requirement]:
+    assert callable(cite)
+
+    def steps(chain: Chain, group: int, code: str) -> list[StepSpec]:
+        c = cite(chain.rule, chain.clause)
+        return [_step(s, group, chain.ordered, code, c, role_label) for s in chain.steps]
+
+    def evidence(items: list[Evidence], rule: str, clause: str | None) -> list[EvidenceSpec]:
+        return [
+            EvidenceSpec(e.key, frozenset(e.one_of) if e.one_of else None, e.code, cite(e.rule or rule, e.clause or (None if e.rule else clause)))
+            for e in items
+        ]
+
+    chains = {(a, k): rule for rule in doc.approvals for a in rule.actions for k in rule.kinds}
+    c = doc.classification
+    class_cite = cite(c.rule, c.clause)
+    class_steps = {
+        level: [_step(s, 2, False, "clearance_insufficient", class_cite, role_label) for s in entries]
+        for level, entries in c.steps.items()
+    }
+    purposes = {p.id: p for p in doc.purposes}
+    out: dict[Key, Requirement] = {}
+    for action in (a.id for a in doc.actions):
+        exempt = [e for e in c.exemptions if action in e.actions]
+        for kind in (k.id for k in doc.kinds):
+            chain = chains.get((action, kind))
+            consent_applies = action in doc.consent.actions and kind in doc.consent.kinds
+            obligations = [o.id for o in doc.obligations if action in o.actions and kind in o.kinds]
+            if chain:
+                obligations += [o for o in chain.obligations if o not in obligations]
+            for purpose in purposes.values():
+                if kind not in purpose.kinds:
+                    continue
+                chain_steps = steps(chain, 0, "approval_missing") if chain else []
+                if purpose.approvals:
+                    chain_steps += steps(purpose.approvals, 1, "approval_missing")
+                ev = evidence(purpose.evidence, purpose.rule, None)
+                if chain:
+                    ev += evidence(chain.evidence, chain.rule, chain.clause)
+                for level in (lv.id for lv in doc.levels):
+                    all_steps = tuple(chain_steps + class_steps[level])
+                    out[action, kind, purpose.id, level] = Requirement(
+                        consent=cite(doc.consent.rule, doc.consent.clause) if consent_applies and purpose.consent else None,
+                        evidence=tuple(ev),
+                        retention=cite(chain.rule, chain.clause) if chain and chain.retention_ended else None,
+                        steps=all_steps,
+                        conditional=any(s.when for s in all_steps),
+                        exempt_roles=frozenset(e.role for e in exempt),
+                        exemption=cite(exempt[0].rule, exempt[0].clause) if exempt else None,
+                        obligations=tuple(obligations),
+                    )
+    return out
+
+
+def _step(
+    step: Step, group: int, ordered: bool, code: str, cite: Cite, role_label: Mapping[str, tuple[str, str]]
+) -> StepSpec:
+    return StepSpec(
+        roles=tuple(step.roles),
+        role_set=frozenset(step.roles),
+        same_org=step.approver_org == "same",
+        when=tuple(sorted((step.when or {}).items())),
+        group=group,
+        ordered=ordered,
+        code=code,
+        cite=cite,
+        zh="或".join(role_label[r][0] for r in step.roles),
+        en=" or ".join(role_label[r][1] for r in step.roles),
+    )

@@ -1,0 +1,183 @@
+"""What the policy's entries say about each other: references, duplicates, the org tree.
+
+Each problem is returned as (path, message), the path into the merged document, so that the
+loader can name the file, line and column it comes from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from ._decision import ENGINE_CODES
+from ._schema import CHECKS, PolicyDocument, Step
+
+Problem = tuple[tuple[str | int, ...], str]
+
+
+def crosscheck(doc: PolicyDocument) -> list[Problem]:
+    return list(_problems(doc))
+
+
+def _problems(doc: PolicyDocument) -> Iterator[Problem]:
+    ids = {
+        "levels": [x.id for x in doc.levels],
+        "kinds": [x.id for x in doc.kinds],
+        "actions": [x.id for x in doc.actions],
+        "roles": [x.id for x in doc.roles],
+        "orgs": [x.id for x in doc.orgs],
+        "rules": [x.id for x in doc.rules],
+        "purposes": [x.id for x in doc.purposes],
+        "assignments": [x.id for x in doc.assignments],
+    }
+    for section, values in ids.items():
+        yield from _duplicates(section, values)
+    levels, kinds, actions = set(ids["levels"]), set(ids["kinds"]), set(ids["actions"])
+    roles, orgs, rules, purposes = (
+        set(ids["roles"]),
+        set(ids["orgs"]),
+        set(ids["rules"]),
+        set(ids["purposes"]),
+    )
+
+    def known(path: tuple[str | int, ...], values: Iterable[str], table: set[str], what: str) -> Iterator[Problem]:
+        for i, value in enumerate(values):
+            if value not in table:
+                close = difflib.get_close_matches(value, table, n=1)
+                hint = f"did you mean `{close[0]}`?" if close else f"expected one of {_listing(table)}"
+                yield (*path, i), f"unknown {what} `{value}`; {hint}"
+
+    def rule(path: tuple[str | int, ...], value: str | None) -> Iterator[Problem]:
+        if value is not None and value not in rules:
+            yield path, f"unknown rule `{value}`; every rule id must be listed in `rules`"
+
+    def steps(path: tuple[str | int, ...], entries: list[Step]) -> Iterator[Problem]:
+        for i, step in enumerate(entries):
+            yield from known((*path, i, "roles"), step.roles, roles, "role")
+
+    # The org tree: every parent exists, and following parents never comes back.
+    parents = {o.id: o.parent for o in doc.orgs}
+    for i, org in enumerate(doc.orgs):
+        if org.parent is not None and org.parent not in parents:
+            yield ("orgs", i, "parent"), f"unknown org `{org.parent}`; expected one of {_listing(orgs)}"
+        seen, node = set(), org.parent
+        while node is not None and node in parents and node not in seen:
+            if node == org.id:
+                yield ("orgs", i, "parent"), f"the org tree has a cycle through `{org.id}`"
+                break
+            seen.add(node)
+            node = parents[node]
+
+    bound = Counter(r.check for r in doc.rules if r.check)
+    for i, r in enumerate(doc.rules):
+        if r.check and bound[r.check] > 1:
+            yield ("rules", i, "check"), f"check `{r.check}` is bound to more than one rule"
+    for check in CHECKS:
+        if check not in bound:
+            yield ("rules",), f"no rule has `check: {check}`; each built-in check needs exactly one rule"
+
+    yield from rule(("consent", "rule"), doc.consent.rule)
+    yield from known(("consent", "actions"), doc.consent.actions, actions, "action")
+    yield from known(("consent", "kinds"), doc.consent.kinds, kinds, "kind")
+
+    for i, sep in enumerate(doc.separations):
+        yield from rule(("separations", i, "rule"), sep.rule)
+        yield from known(("separations", i, "role"), [sep.role], roles, "role")
+        yield from known(("separations", i, "barred_kinds"), sep.barred_kinds, kinds, "kind")
+
+    for i, ob in enumerate(doc.obligations):
+        yield from rule(("obligations", i, "rule"), ob.rule)
+        yield from known(("obligations", i, "actions"), ob.actions, actions, "action")
+        yield from known(("obligations", i, "kinds"), ob.kinds, kinds, "kind")
+
+    codes: set[str] = set(ENGINE_CODES)
+    for i, p in enumerate(doc.purposes):
+        yield from rule(("purposes", i, "rule"), p.rule)
+        yield from known(("purposes", i, "kinds"), p.kinds, kinds, "kind")
+        for j, ev in enumerate(p.evidence):
+            yield from rule(("purposes", i, "evidence", j, "rule"), ev.rule)
+            codes.add(ev.code)
+        if p.approvals:
+            yield from rule(("purposes", i, "approvals", "rule"), p.approvals.rule)
+            yield from steps(("purposes", i, "approvals", "steps"), p.approvals.steps)
+
+    purpose_kinds = {p.id: set(p.kinds) for p in doc.purposes}
+    for i, g in enumerate(doc.grants):
+        yield from rule(("grants", i, "rule"), g.rule)
+        yield from known(("grants", i, "roles"), g.roles, roles, "role")
+        yield from known(("grants", i, "actions"), g.actions, actions, "action")
+        yield from known(("grants", i, "kinds"), g.kinds, kinds, "kind")
+        yield from known(("grants", i, "purposes"), g.purposes, purposes, "purpose")
+        yield from known(("grants", i, "levels"), g.levels or [], levels, "level")
+        for j, purpose in enumerate(g.purposes):
+            outside = sorted(set(g.kinds) - purpose_kinds.get(purpose, set(g.kinds)))
+            if outside:
+                yield ("grants", i, "purposes", j), (
+                    f"purpose `{purpose}` does not apply to kind {_listing(outside)}; "
+                    "add the kind to the purpose or leave it out of this grant"
+                )
+
+    covered: dict[tuple[str, str], str] = {}
+    for i, a in enumerate(doc.approvals):
+        yield from rule(("approvals", i, "rule"), a.rule)
+        yield from known(("approvals", i, "actions"), a.actions, actions, "action")
+        yield from known(("approvals", i, "kinds"), a.kinds, kinds, "kind")
+        yield from steps(("approvals", i, "steps"), a.steps)
+        for j, ev in enumerate(a.evidence):
+            yield from rule(("approvals", i, "evidence", j, "rule"), ev.rule)
+            codes.add(ev.code)
+        for action in a.actions:
+            for kind in a.kinds:
+                if (action, kind) in covered:
+                    yield ("approvals", i, "actions"), (
+                        f"`{action}` on `{kind}` already has a chain in rule `{covered[action, kind]}`"
+                    )
+                covered[action, kind] = a.rule
+
+    c = doc.classification
+    yield from rule(("classification", "rule"), c.rule)
+    for level, entries in c.steps.items():
+        if level not in levels:
+            yield ("classification", "steps", level), f"unknown level `{level}`; expected one of {_listing(levels)}"
+        yield from steps(("classification", "steps", level), entries)
+    for level in ids["levels"]:
+        if level not in c.steps:
+            yield ("classification", "steps"), f"level `{level}` has no entry; write `{level}: []` for none"
+    for i, ex in enumerate(c.exemptions):
+        yield from rule(("classification", "exemptions", i, "rule"), ex.rule)
+        yield from known(("classification", "exemptions", i, "role"), [ex.role], roles, "role")
+        yield from known(("classification", "exemptions", i, "actions"), ex.actions, actions, "action")
+
+    for i, user in enumerate(doc.assignments):
+        yield from known(("assignments", i, "roles"), user.roles, roles, "role")
+        yield from known(("assignments", i, "org"), [user.org], orgs, "org")
+
+    for code in sorted(codes - set(doc.reasons)):
+        yield ("reasons",), f"no message for reason code `{code}`"
+    for code, message in doc.reasons.items():
+        for lang in ("zh", "en"):
+            try:
+                parsed = list(string.Formatter().parse(getattr(message, lang)))
+            except ValueError as exc:
+                yield ("reasons", code, lang), f"the message does not parse: {exc}"
+                continue
+            if {f for _, f, spec, conv in parsed if f is not None} - {"detail"} or any(
+                spec or conv for _, f, spec, conv in parsed if f is not None
+            ):
+                yield ("reasons", code, lang), "a message may use only the placeholder `{detail}`"
+
+
+def _duplicates(section: str, values: list[str]) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            yield (section, i, "id"), f"duplicate id `{value}`"
+        seen.add(value)
+
+
+def _listing(values: Iterable[str]) -> str:
+    ordered = sorted(values)
+    shown = ", ".join(f"`{v}`" for v in ordered[:12])
+    return shown + (", ..." if len(ordered) > 12 else "")

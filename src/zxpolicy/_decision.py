@@ -1,0 +1,97 @@
+"""What a check returns: a decision and the reasons for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Decision", "Reason"]
+
+# The reason codes the engine itself gives (RULES.md). A policy adds the codes of its evidence
+# requirements; every code needs a message in the policy's `reasons`.
+ENGINE_CODES = (
+    "granted",
+    "no_rule_permits",
+    "purpose_not_permitted",
+    "role_not_permitted",
+    "consent_missing",
+    "consent_customer_mismatch",
+    "consent_purpose_mismatch",
+    "consent_not_yet_valid",
+    "consent_expired",
+    "consent_revoked",
+    "approval_missing",
+    "clearance_insufficient",
+    "org_out_of_scope",
+    "role_conflict",
+    "password_expired",
+    "password_change_required",
+    "subject_suspended",
+    "retention_not_expired",
+    "self_approval",
+    "approver_lacks_role",
+    "approver_reused",
+    "approver_out_of_scope",
+    "approval_mismatch",
+    "approval_out_of_order",
+    "invalid_request",
+    "unknown_subject",
+    "engine_error",
+)
+
+# The engine's own fail-closed rule: a request it cannot read is denied.
+ENGINE_RULE = "R-01"
+ENGINE_CLAUSE = "zxpolicy R-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One rule that decided: its code, rule id, clause, and a message for people."""
+
+    code: str
+    rule: str
+    clause: str
+    message: str
+    message_en: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "rule": self.rule,
+            "clause": self.clause,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Allow or deny, never without reasons.
+
+    On deny, ``reasons`` lists every rule that failed; on allow, the rules that granted it.
+    ``missing_approvals`` lists the steps still lacking, in chain order, each a tuple of role ids
+    any one of which fills it.
+    """
+
+    allowed: bool
+    reasons: tuple[Reason, ...]
+    missing_approvals: tuple[tuple[str, ...], ...] = ()
+    obligations: tuple[str, ...] = ()
+    policy_version: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The reason codes, in order (a convenience for hosts and tests)."""
+        return tuple(r.code for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "missing_approvals": [list(step) for step in self.missing_approvals],
+            "obligations": list(self.obligations),
+            "policy_version": self.policy_version,
+        }

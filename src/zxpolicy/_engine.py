@@ -1,0 +1,284 @@
+"""The engine: a compiled policy that answers ``check`` requests.
+
+An ``Engine`` is immutable once built, so any number of threads may call ``check`` at once; a
+changed policy is loaded into a new engine. ``check`` never raises into the host: a request it
+cannot read, and any fault of its own, is a deny with a reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ._approvals import fill_steps
+from ._compile import Cite, Requirement, StepSpec, Tables, compile_policy
+from ._decision import Decision, Reason
+from ._loader import LoadedPolicy, load_policy
+from ._request import BadField, ReadApproval, Request, read_request
+from ._schema import PolicyDocument
+
+__all__ = ["Engine"]
+
+_KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
+_ARGUMENTS = frozenset(("subject", "resource", "purpose", *_KEYWORDS))
+
+
+class Engine:
+    """Decides requests against one loaded policy. Build it with ``zxpolicy.load``."""
+
+    def __init__(self, policy: LoadedPolicy, model_conf: Path) -> None:
+        self._policy = policy
+        self._tables = compile_policy(policy.document)
+        self._model_conf = model_conf
+        self._enforcer: Any = None
+        self._enforcer_lock = threading.Lock()
+        self._fault = Reason("engine_error", "R-01", self._tables.engine.clause, "授权引擎内部错误，已拒绝", "internal engine error, denied")
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, model_conf: Path) -> Engine:
+        return cls(load_policy(directory), model_conf)
+
+    @property
+    def policy_version(self) -> str:
+        """A hash of the policy files this engine was built from."""
+        return self._policy.version
+
+    @property
+    def policy_dir(self) -> Path:
+        return self._policy.directory
+
+    @property
+    def document(self) -> PolicyDocument:
+        """The validated policy, as read from its files."""
+        return self._policy.document
+
+    @property
+    def casbin(self) -> Any:
+        """A ``casbin.Enforcer`` over this policy, for Casbin's management API (built on first use).
+
+        It is not used to decide. Changes made through it are not saved and do not change this
+        engine's decisions: edit the policy files and load a new engine.
+        """
+        with self._enforcer_lock:
+            if self._enforcer is None:
+                from ._casbin import build_enforcer
+
+                self._enforcer = build_enforcer(self._policy.document, self._model_conf)
+            return self._enforcer
+
+    def check(
+        self,
+        subject: Any,
+        resource: Any,
+        purpose: Any,
+        *,
+        action: Any = "query",
+        consent: Any = None,
+        approvals: Any = (),
+        evidence: Any = None,
+        at: Any = None,
+    ) -> Decision:
+        """Decide one request. Never raises; never allows what it cannot read."""
+        try:
+            read = read_request(
+                self._tables.vocabulary,
+                subject,
+                resource,
+                purpose,
+                action,
+                consent,
+                approvals,
+                evidence,
+                at,
+                datetime.now(timezone.utc),
+            )
+            if isinstance(read, list):
+                return self._unreadable(read)
+            return self._decide(read)
+        except Exception as exc:  # fail closed: a fault of the engine is a deny, never an exception
+            detail = Reason(
+                self._fault.code, self._fault.rule, self._fault.clause,
+                f"{self._fault.message}：{type(exc).__name__}", f"{self._fault.message_en}: {type(exc).__name__}",
+            )
+            return Decision(False, (detail,), policy_version=self._policy.version)
+
+    def check_many(self, requests: Iterable[Mapping[str, Any]]) -> list[Decision]:
+        """Decide a batch; each item is a mapping of ``check``'s arguments by name."""
+        return [self._check_item(item) for item in requests]
+
+    def _check_item(self, item: Any) -> Decision:
+        if not isinstance(item, Mapping):
+            return self._unreadable([BadField("request", "expected a mapping of check's arguments")])
+        unknown = sorted(str(k) for k in item if k not in _ARGUMENTS)
+        if unknown:
+            return self._unreadable([BadField(k, "unknown argument") for k in unknown])
+        keywords = {k: item[k] for k in _KEYWORDS if k in item}
+        return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _unreadable(self, bad: list[BadField]) -> Decision:
+        t = self._tables
+        reasons = []
+        for b in bad:
+            cite = t.checks["level"] if b.field == "resource.level" else t.engine
+            detail = f"`{b.field}`: {b.message}"
+            reasons.append(t.messages.reason(b.code, cite, detail, detail))
+        return Decision(False, tuple(reasons), policy_version=self._policy.version)
+
+    def _decide(self, r: Request) -> Decision:
+        t = self._tables
+        say = t.messages.reason
+        person, res = r.subject.person, r.resource
+        deny: list[Reason] = []
+
+        if r.subject.status == "suspended":
+            deny.append(say("subject_suspended", t.checks["status"]))
+        if r.subject.must_change_password:
+            deny.append(say("password_change_required", t.checks["password"]))
+        elif r.subject.password_changed_at is not None and r.at - r.subject.password_changed_at > t.password_max_age:
+            deny.append(say("password_expired", t.checks["password"]))
+
+        for sep in t.separations:
+            if sep.role not in person.roles:
+                continue
+            zh, en = t.role_label[sep.role]
+            if sep.exclusive and len(person.roles) > 1:
+                others = [t.role_label[x] for x in t.role_order if x in person.roles and x != sep.role]
+                deny.append(
+                    say(
+                        "role_conflict", sep.cite,
+                        f"{zh}不得兼任{'、'.join(o[0] for o in others)}",
+                        f"{en} cannot be held with {', '.join(o[1] for o in others)}",
+                    )
+                )
+            elif res.kind in sep.barred_kinds:
+                deny.append(say("role_conflict", sep.cite, f"{zh}不得接触征信信息", f"{en} never acts on credit information"))
+
+        key = (r.action, res.kind, r.purpose, res.level)
+        purpose_ok = res.kind in t.purposes.get(r.purpose, ())
+        grant: Reason | None = None
+        if not purpose_ok:
+            deny.append(
+                say("purpose_not_permitted", t.checks["purpose"], f"`{r.purpose}` / `{res.kind}`", f"`{r.purpose}` for `{res.kind}`")
+            )
+        else:
+            for role in t.role_order:
+                if role in person.roles:
+                    grant = t.grants.get((role, *key))
+                    if grant is not None:
+                        break
+            if grant is None:
+                could = t.roles_for.get(key)
+                if could:
+                    deny.append(
+                        say(
+                            "role_not_permitted", t.checks["grant"],
+                            "需要" + "或".join(t.role_label[x][0] for x in could),
+                            "needs " + " or ".join(t.role_label[x][1] for x in could),
+                        )
+                    )
+                else:
+                    deny.append(say("no_rule_permits", t.checks["deny_by_default"]))
+
+        if person.org not in t.scope[res.org]:
+            deny.append(
+                say(
+                    "org_out_of_scope", t.checks["org_scope"],
+                    f"资料属{t.org_label[res.org][0]}，本人属{t.org_label[person.org][0]}",
+                    f"the resource is of {t.org_label[res.org][1]}, the subject of {t.org_label[person.org][1]}",
+                )
+            )
+
+        missing: tuple[tuple[str, ...], ...] = ()
+        granted: list[Reason] = []
+        obligations: tuple[str, ...] = ()
+        if purpose_ok:
+            need = t.requirements[key]
+            missing, granted = self._requirements(r, need, deny)
+            obligations = need.obligations
+
+        if deny:
+            return Decision(False, tuple(deny), missing, (), self._policy.version)
+        assert grant is not None  # a purpose that applies and no deny means a grant was found
+        return Decision(True, (grant, *granted), (), obligations, self._policy.version)
+
+    def _requirements(
+        self, r: Request, need: Requirement, deny: list[Reason]
+    ) -> tuple[tuple[tuple[str, ...], ...], list[Reason]]:
+        """Consent, evidence, retention and approvals: append what fails to ``deny``; return the
+        missing steps and, for an allow, what held."""
+        t = self._tables
+        say = t.messages.reason
+        held: list[Reason] = []
+
+        if need.consent is not None:
+            failed = _consent_faults(r)
+            for code in failed:
+                zh = en = f"`{r.purpose}`" if code == "consent_purpose_mismatch" else ""
+                deny.append(say(code, need.consent, zh, en))
+            if not failed and r.consent is not None:
+                cid = r.consent.id or r.consent.customer_id
+                held.append(say("granted", need.consent, f"{need.consent.zh}（`{cid}`）", f"{need.consent.en} (`{cid}`)"))
+
+        for ev in need.evidence:
+            value = r.evidence.get(ev.key)
+            if value is None or (ev.one_of is not None and value not in ev.one_of):
+                shown = f"`{ev.key}`" + (f" = `{value}`" if value is not None else "")
+                deny.append(say(ev.code, ev.cite, shown, shown))
+            else:
+                held.append(say("granted", ev.cite, f"{ev.cite.zh}（`{ev.key}`）", f"{ev.cite.en} (`{ev.key}`)"))
+
+        if need.retention is not None:
+            until = r.resource.retention_until
+            if until is None or until > r.at:
+                deny.append(say("retention_not_expired", need.retention))
+
+        steps = need.steps
+        if need.conditional:
+            steps = tuple(s for s in steps if all(r.evidence.get(k) == v for k, v in s.when))
+        person = r.subject.person
+        if need.exempt_roles & person.roles and person.org == r.resource.org and need.exemption is not None:
+            steps = tuple(s for s in steps if s.code != "clearance_insufficient")
+            held.append(say("granted", need.exemption, need.exemption.zh, need.exemption.en))
+
+        filling = fill_steps(steps, r, t.scope)
+        missing = []
+        for step, got in zip(steps, filling.filled):
+            if got is None:
+                missing.append(step.roles)
+                deny.append(say(step.code, step.cite, step.zh, step.en))
+            else:
+                held.append(say("granted", step.cite, _approved_by(got, step, t, "zh"), _approved_by(got, step, t, "en")))
+        for f in filling.failures:
+            shown = f"`{f.approval.approver_id}` ({f.approval.role})"
+            deny.append(say(f.code, f.step.cite, shown, shown))
+        return tuple(missing), held
+
+
+def _consent_faults(r: Request) -> list[str]:
+    c = r.consent
+    if c is None:
+        return ["consent_missing"]
+    faults = []
+    if r.resource.customer_id is None or c.customer_id != r.resource.customer_id:
+        faults.append("consent_customer_mismatch")
+    if r.purpose not in c.purposes:
+        faults.append("consent_purpose_mismatch")
+    if r.at < c.signed_at:
+        faults.append("consent_not_yet_valid")
+    if c.expires_at is not None and r.at >= c.expires_at:
+        faults.append("consent_expired")
+    if c.revoked:
+        faults.append("consent_revoked")
+    return faults
+
+
+def _approved_by(ap: ReadApproval, step: StepSpec, t: Tables, lang: str) -> str:
+    label = t.role_label.get(ap.role, (ap.role, ap.role))
+    if lang == "zh":
+        return f"{step.cite.zh}：`{ap.approver_id}`（{label[0]}）"
+    return f"{step.cite.en}: `{ap.approver_id}` ({label[1]})"

@@ -1,0 +1,131 @@
+"""Policy files → a validated ``PolicyDocument``, whole or not at all.
+
+Every ``*.yaml`` file directly in the directory is read (subfolders, such as test suites, are
+not). A file holds one or more top-level sections (``roles``, ``grants``, ...); each section
+stands in exactly one file. Every problem found is reported with its file, line and column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ._crosscheck import crosscheck
+from ._errors import PolicyError, PolicyProblem
+from ._schema import SECTIONS, PolicyDocument
+from ._yamlfile import YamlDocument, read_yaml
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    document: PolicyDocument
+    directory: Path
+    version: str  # a hash of the files read
+
+
+def load_policy(directory: str | Path) -> LoadedPolicy:
+    """Read and validate a policy directory. Raises ``PolicyError`` listing every problem."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise PolicyError([PolicyProblem(str(root), 0, 0, "", "not a directory")])
+    files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise PolicyError([PolicyProblem(str(root), 0, 0, "", "no policy files (`*.yaml`) in the directory")])
+
+    problems: list[PolicyProblem] = []
+    docs: list[YamlDocument] = []
+    for path in files:
+        try:
+            docs.append(read_yaml(path, path.name))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            reason = getattr(exc, "problem", None) or str(exc)
+            problems.append(PolicyProblem(path.name, line, col, "", f"not valid YAML: {reason}"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc}"))
+
+    merged: dict[str, Any] = {}
+    owner: dict[str, YamlDocument] = {}
+    for doc in docs:
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(_at(doc, (), "", "a policy file must be a mapping of sections"))
+            continue
+        for dup in doc.duplicates:
+            problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
+        for section, value in doc.data.items():
+            if section not in SECTIONS:
+                msg = f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}"
+                problems.append(_at(doc, (section,), str(section), msg, key=True))
+            elif section in owner:
+                msg = f"section `{section}` is also in {owner[section].file}; a section stands in one file"
+                problems.append(_at(doc, (section,), section, msg, key=True))
+            else:
+                merged[section], owner[section] = value, doc
+    if problems:
+        raise PolicyError(problems)
+
+    try:
+        document = PolicyDocument.model_validate(merged)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            problems.append(_from_pydantic(loc, err, owner, root))
+        raise PolicyError(problems) from None
+
+    for path, message in crosscheck(document):
+        section = str(path[0])
+        doc = owner.get(section)
+        if doc is None:
+            problems.append(PolicyProblem(root.name, 0, 0, _dotted(path), message))
+        else:
+            problems.append(_at(doc, path, _dotted(path), message))
+    if problems:
+        raise PolicyError(problems)
+
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16])
+
+
+def _from_pydantic(
+    loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path
+) -> PolicyProblem:
+    # pydantic puts the name of a union member or validator in the path; drop what is not data.
+    path = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "list[", "dict[")))
+    kind = err["type"]
+    if kind == "missing":
+        message = f"missing field `{path[-1]}`" if path else "missing section"
+    elif kind == "extra_forbidden":
+        message = f"unknown key `{path[-1]}`"
+    else:
+        got = err.get("input")
+        shown = f" (got `{got}`)" if isinstance(got, (str, int, float, bool)) else ""
+        message = err["msg"][0].lower() + err["msg"][1:] + shown
+    if not path:
+        return PolicyProblem(root.name, 0, 0, "", message)
+    doc = owner.get(str(path[0]))
+    if doc is None:  # a whole section is missing
+        return PolicyProblem(root.name, 0, 0, _dotted(path), f"missing section `{path[0]}`")
+    target = path[:-1] if kind == "missing" else path
+    return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden")
+
+
+def _at(doc: YamlDocument, path: tuple[Any, ...], field: str, message: str, key: bool = False) -> PolicyProblem:
+    line, col = doc.position(path, key=key)
+    return PolicyProblem(doc.file, line, col, field, message)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

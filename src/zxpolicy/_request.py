@@ -1,0 +1,327 @@
+"""Reading a request: the host's objects (or dicts, or a subject id) → checked, normalised values.
+
+Whatever the host passes, this module either returns a ``Request`` whose every field has the
+type and vocabulary the engine expects, or the list of fields it could not read. It never raises
+on bad input; the engine turns a bad field into a deny (``invalid_request``, rule R-01).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from ._types import Approval, Consent, Resource, Subject
+
+# A request may name at most this many approvals: enough for any chain, and a bound on the work
+# that matching them to the chain's steps can take.
+MAX_APPROVALS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    roles: frozenset[str]  # the roles of the policy the person holds; others grant nothing
+    org: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSubject:
+    person: Person
+    status: str
+    password_changed_at: datetime | None
+    must_change_password: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResource:
+    id: str
+    kind: str
+    level: str
+    org: str
+    customer_id: str | None
+    retention_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadConsent:
+    id: str | None
+    customer_id: str
+    purposes: frozenset[str]
+    signed_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadApproval:
+    approver: Person | None  # None: an id the policy does not know
+    approver_id: str
+    role: str
+    at: datetime
+    resource_id: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    subject: ReadSubject
+    resource: ReadResource
+    purpose: str
+    action: str
+    consent: ReadConsent | None
+    approvals: tuple[ReadApproval, ...]
+    evidence: Mapping[str, str]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BadField:
+    field: str
+    message: str
+    code: str = "invalid_request"  # or "unknown_subject"; `level` fields are reported under C-03
+
+
+class Vocabulary:
+    """What the reader needs to know of the policy."""
+
+    def __init__(
+        self,
+        roles: frozenset[str],
+        orgs: frozenset[str],
+        kinds: frozenset[str],
+        levels: frozenset[str],
+        actions: frozenset[str],
+        people: Mapping[str, ReadSubject],
+    ) -> None:
+        self.roles, self.orgs, self.kinds, self.levels, self.actions = roles, orgs, kinds, levels, actions
+        self.people = people
+
+
+class _Reader:
+    """Collects one problem per bad field while reading."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.bad: list[BadField] = []
+
+    def fail(self, field: str, message: str, code: str = "invalid_request") -> None:
+        self.bad.append(BadField(field, message, code))
+
+    def record(self, value: Any, cls: type, field: str) -> Mapping[str, Any] | None:
+        """A dataclass instance or a mapping of its fields → a mapping; else a problem."""
+        if isinstance(value, cls):
+            return {f.name: getattr(value, f.name) for f in fields(cls)}
+        if isinstance(value, Mapping):
+            names = {f.name for f in fields(cls)}
+            for key in value:
+                if key not in names:
+                    self.fail(f"{field}.{key}", f"unknown field `{key}`")
+            return value
+        self.fail(field, f"expected a {cls.__name__} or a mapping, got {_typename(value)}")
+        return None
+
+    def text(self, data: Mapping[str, Any], name: str, field: str, *, optional: bool = False) -> str | None:
+        if name not in data:
+            if not optional:
+                self.fail(f"{field}.{name}", "missing")
+            return None
+        value = data[name]
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(f"{field}.{name}", f"expected a non-empty string, got {_shown(value)}")
+            return None
+        return value
+
+    def word(self, data: Mapping[str, Any], name: str, field: str, allowed: frozenset[str], what: str) -> str | None:
+        value = self.text(data, name, field)
+        if value is not None and value not in allowed:
+            self.fail(f"{field}.{name}", f"unknown {what} `{value}`")
+            return None
+        return value
+
+    def flag(self, data: Mapping[str, Any], name: str, field: str, default: bool) -> bool:
+        value = data.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(f"{field}.{name}", f"expected true or false, got {_shown(value)}")
+            return default
+        return value
+
+    def time(self, data: Mapping[str, Any], name: str, field: str, *, optional: bool = False) -> datetime | None:
+        if name not in data or data[name] is None:
+            if not optional:
+                self.fail(f"{field}.{name}", "missing")
+            return None
+        return self.as_time(data[name], f"{field}.{name}")
+
+    def as_time(self, value: Any, field: str) -> datetime | None:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                self.fail(field, f"not an ISO 8601 time: {_shown(value)}")
+                return None
+        if not isinstance(value, datetime):
+            self.fail(field, f"expected a timezone-aware datetime, got {_typename(value)}")
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail(field, "a naive time; give a timezone (e.g. +08:00)")
+            return None
+        return value
+
+    def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
+        value = data.get(name)
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+            self.fail(f"{field}.{name}", f"expected a list of strings, got {_shown(value)}")
+            return None
+        if not all(isinstance(v, str) for v in value):
+            self.fail(f"{field}.{name}", "expected a list of strings")
+            return None
+        return frozenset(value)
+
+    def person(self, value: Any, field: str) -> ReadSubject | None:
+        if isinstance(value, str):
+            known = self.vocab.people.get(value)
+            if known is None:
+                self.fail(field, f"`{value}` is not in the policy's assignments", "unknown_subject")
+            return known
+        data = self.record(value, Subject, field)
+        if data is None:
+            return None
+        start = len(self.bad)
+        sid = self.text(data, "id", field)
+        roles = self.words(data, "roles", field)
+        org = self.word(data, "org", field, self.vocab.orgs, "org")
+        status = self.word(data, "status", field, frozenset({"active", "suspended"}), "status") if "status" in data else "active"
+        changed = self.time(data, "password_changed_at", field, optional=True)
+        must = self.flag(data, "must_change_password", field, False)
+        if len(self.bad) > start or sid is None or roles is None or org is None or status is None:
+            return None
+        return ReadSubject(Person(sid, roles & self.vocab.roles, org), status, changed, must)
+
+    def resource(self, value: Any) -> ReadResource | None:
+        data = self.record(value, Resource, "resource")
+        if data is None:
+            return None
+        start = len(self.bad)
+        rid = self.text(data, "id", "resource")
+        kind = self.word(data, "kind", "resource", self.vocab.kinds, "kind")
+        level = self.text(data, "level", "resource")
+        if level is not None and level not in self.vocab.levels:
+            self.fail("resource.level", f"unknown level `{level}`")
+        org = self.word(data, "org", "resource", self.vocab.orgs, "org")
+        customer = self.text(data, "customer_id", "resource", optional=True)
+        retention = self.time(data, "retention_until", "resource", optional=True)
+        if len(self.bad) > start or rid is None or kind is None or level is None or org is None:
+            return None
+        return ReadResource(rid, kind, level, org, customer, retention)
+
+    def consent(self, value: Any) -> ReadConsent | None:
+        data = self.record(value, Consent, "consent")
+        if data is None:
+            return None
+        start = len(self.bad)
+        customer = self.text(data, "customer_id", "consent")
+        purposes = self.words(data, "purposes", "consent")
+        signed = self.time(data, "signed_at", "consent")
+        expires = self.time(data, "expires_at", "consent", optional=True)
+        revoked = self.flag(data, "revoked", "consent", False)
+        cid = self.text(data, "id", "consent", optional=True)
+        if len(self.bad) > start or customer is None or purposes is None or signed is None:
+            return None
+        return ReadConsent(cid, customer, purposes, signed, expires, revoked)
+
+    def approval(self, value: Any, field: str) -> ReadApproval | None:
+        data = self.record(value, Approval, field)
+        if data is None:
+            return None
+        start = len(self.bad)
+        raw = data.get("approver")
+        approver: Person | None = None
+        approver_id: str | None = None
+        if isinstance(raw, str) and raw:
+            approver_id = raw
+            known = self.vocab.people.get(raw)
+            approver = known.person if known else None  # unknown id: approver_lacks_role later
+        elif raw is not None and not isinstance(raw, str):
+            read = self.person(raw, f"{field}.approver")
+            approver = read.person if read else None
+            approver_id = approver.id if approver else None
+        else:
+            self.fail(f"{field}.approver", "expected a Subject or a subject id")
+        role = self.text(data, "role", field)
+        at = self.time(data, "at", field)
+        resource_id = self.text(data, "resource_id", field)
+        action = self.text(data, "action", field)
+        if len(self.bad) > start or None in (approver_id, role, at, resource_id, action):
+            return None
+        return ReadApproval(approver, approver_id, role, at, resource_id, action)  # type: ignore[arg-type]
+
+
+def read_request(
+    vocab: Vocabulary,
+    subject: Any,
+    resource: Any,
+    purpose: Any,
+    action: Any,
+    consent: Any,
+    approvals: Any,
+    evidence: Any,
+    at: Any,
+    now: datetime,
+) -> Request | list[BadField]:
+    """Read every field; return the request, or one ``BadField`` per field that cannot be read."""
+    r = _Reader(vocab)
+    read_subject = r.person(subject, "subject")
+    read_resource = r.resource(resource)
+    if not isinstance(purpose, str):
+        r.fail("purpose", f"expected a string, got {_typename(purpose)}")
+    if not isinstance(action, str):
+        r.fail("action", f"expected a string, got {_typename(action)}")
+    elif action not in vocab.actions:
+        r.fail("action", f"unknown action `{action}`")
+    read_consent = None if consent is None else r.consent(consent)
+    read_approvals: list[ReadApproval] = []
+    if isinstance(approvals, (str, bytes, Mapping)) or not isinstance(approvals, (list, tuple)):
+        r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}")
+    elif len(approvals) > MAX_APPROVALS:
+        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(approvals)}")
+    else:
+        for i, item in enumerate(approvals):
+            read = r.approval(item, f"approvals[{i}]")
+            if read is not None:
+                read_approvals.append(read)
+    read_evidence: dict[str, str] = {}
+    if evidence is not None:
+        if not isinstance(evidence, Mapping):
+            r.fail("evidence", f"expected a mapping, got {_typename(evidence)}")
+        else:
+            for key, value in evidence.items():
+                if not isinstance(key, str) or not isinstance(value, str):
+                    r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}")
+                elif value:
+                    read_evidence[key] = value
+    when = now if at is None else r.as_time(at, "at")
+    if r.bad or read_subject is None or read_resource is None or when is None:
+        return r.bad or [BadField("request", "cannot be read")]
+    return Request(
+        read_subject,
+        read_resource,
+        purpose,
+        action,
+        read_consent,
+        tuple(read_approvals),
+        read_evidence,
+        when,
+    )
+
+
+def _typename(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"`{text[:60]}`" if len(text) <= 60 else f"`{text[:57]}...`"

@@ -1,0 +1,217 @@
+"""The shape of the policy files, as pydantic models.
+
+This module checks each entry on its own (types, required fields, unknown keys). What entries say
+about each other (an unknown role in a chain, a duplicate id, a cycle in the org tree) is checked
+in ``_crosscheck``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
+RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z]-[0-9]{2}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Ids = Annotated[list[Id], Field(min_length=1)]
+
+# The engine's built-in checks; each is bound to one rule in rules.yaml.
+CHECKS = ("deny_by_default", "purpose", "grant", "org_scope", "password", "status", "level")
+
+
+class _Model(BaseModel):
+    # strict: YAML's `yes`/`no` and bare numbers are not silently taken for strings or booleans.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Named(_Model):
+    id: Id
+    zh: Text
+    en: Text
+
+
+class Level(_Named):
+    pass
+
+
+class Kind(_Named):
+    credit_information: bool
+
+
+class Action(_Named):
+    pass
+
+
+class Role(_Named):
+    pass
+
+
+class Org(_Named):
+    parent: Id | None = None
+
+
+class Rule(_Model):
+    id: RuleId
+    clause: Text
+    zh: Text
+    en: Text
+    check: Literal[CHECKS] | None = None  # type: ignore[valid-type]
+
+
+class Settings(_Model):
+    password_max_age_days: Annotated[int, Field(gt=0)] = 30
+
+
+class ConsentRule(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    actions: Ids
+    kinds: Ids
+
+
+class Separation(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    role: Id
+    exclusive: bool = False
+    barred_kinds: list[Id] = []
+
+
+class Obligation(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    id: Code
+    actions: Ids
+    kinds: Ids
+
+
+class Message(_Model):
+    zh: Text
+    en: Text
+
+
+class Evidence(_Model):
+    key: Text
+    rule: RuleId | None = None  # defaults to the rule of the entry it belongs to
+    clause: Text | None = None
+    code: Code
+    one_of: list[Text] | None = None
+
+
+class Step(_Model):
+    roles: Ids
+    approver_org: Literal["same_or_above", "same"] = "same_or_above"
+    when: dict[Text, Text] | None = None
+
+
+def _steps(value: object) -> object:
+    """A step may be written as a bare list of roles."""
+    if isinstance(value, list):
+        return [{"roles": item} if isinstance(item, list) else item for item in value]
+    return value
+
+
+class Chain(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    ordered: bool = False
+    steps: list[Step]
+
+    _bare_steps = field_validator("steps", mode="before")(_steps)
+
+
+class Purpose(_Named):
+    rule: RuleId
+    clause: Text | None = None
+    kinds: Ids
+    consent: bool
+    evidence: list[Evidence] = []
+    approvals: Chain | None = None
+
+
+class Grant(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    roles: Ids
+    actions: Ids
+    kinds: Ids
+    purposes: Ids
+    levels: Ids | None = None  # every level when left out
+
+
+class ActionRule(Chain):
+    actions: Ids
+    kinds: Ids
+    evidence: list[Evidence] = []
+    retention_ended: bool = False
+    obligations: list[Code] = []
+
+
+class Exemption(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    role: Id
+    actions: Ids
+
+
+class Classification(_Model):
+    rule: RuleId
+    clause: Text | None = None
+    steps: dict[Id, list[Step]]
+    exemptions: list[Exemption] = []
+
+    _bare_steps = field_validator("steps", mode="before")(
+        lambda v: {k: _steps(s) for k, s in v.items()} if isinstance(v, dict) else v
+    )
+
+
+class Assignment(_Model):
+    id: Text
+    roles: list[Id]
+    org: Id
+    zh: Text | None = None
+    en: Text | None = None
+
+
+class PolicyDocument(_Model):
+    """Every section of a policy, whichever file each stands in."""
+
+    levels: Annotated[list[Level], Field(min_length=1)]
+    kinds: Annotated[list[Kind], Field(min_length=1)]
+    actions: Annotated[list[Action], Field(min_length=1)]
+    roles: Annotated[list[Role], Field(min_length=1)]
+    orgs: Annotated[list[Org], Field(min_length=1)]
+    rules: Annotated[list[Rule], Field(min_length=1)]
+    settings: Settings = Settings()
+    consent: ConsentRule
+    separations: list[Separation] = []
+    obligations: list[Obligation] = []
+    reasons: dict[Code, Message]
+    purposes: Annotated[list[Purpose], Field(min_length=1)]
+    grants: list[Grant]
+    approvals: list[ActionRule] = []
+    classification: Classification
+    assignments: list[Assignment] = []
+
+
+SECTIONS = tuple(PolicyDocument.model_fields)
+
+
+def grant_rows(doc: PolicyDocument) -> list[tuple[str, str, str, str, str, Grant]]:
+    """Every grant spelled out: role, action, kind, purpose, level, and the entry it comes from.
+
+    The one expansion of grants.yaml: the compiled look-up table and the Casbin store (its p rows)
+    are both built from it, so that they can be compared.
+    """
+    levels = [lv.id for lv in doc.levels]
+    return [
+        (role, action, kind, purpose, level, g)
+        for g in doc.grants
+        for role in g.roles
+        for action in g.actions
+        for kind in g.kinds
+        for purpose in g.purposes
+        for level in g.levels or levels
+    ]
