@@ -1,0 +1,3 @@
+from zxpolicy.cli import main
+
+main()

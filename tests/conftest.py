@@ -1,0 +1,51 @@
+"""Shared fixtures: the bundled engine, a fixed request time, and small request builders."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import zxpolicy
+from zxpolicy import Approval, Consent, Resource, Subject
+
+CST = timezone(timedelta(hours=8))
+AT = datetime(2026, 11, 27, 10, 0, tzinfo=CST)  # the time of every request unless a test says otherwise
+REPO = Path(__file__).resolve().parent.parent
+POLICIES = REPO / "policies"
+
+
+@pytest.fixture(scope="session")
+def engine() -> zxpolicy.Engine:
+    return zxpolicy.load(POLICIES)
+
+
+@pytest.fixture
+def policy_copy(tmp_path: Path) -> Path:
+    """A writable copy of the default policy, for tests that edit it."""
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target
+
+
+def report(level: str = "ordinary", org: str = "east-1", customer: str | None = "c-1", rid: str = "rep-1") -> Resource:
+    return Resource(rid, "credit_report", level, org, customer_id=customer)
+
+
+def archive(level: str = "ordinary", org: str = "east-1", rid: str = "arc-1", **kw: object) -> Resource:
+    return Resource(rid, "customer_archive", level, org, **kw)  # type: ignore[arg-type]
+
+
+def consent(customer: str = "c-1", purposes: tuple[str, ...] = ("loan_review",), **kw: object) -> Consent:
+    kw.setdefault("signed_at", AT - timedelta(days=10))
+    return Consent(customer, purposes, **kw)  # type: ignore[arg-type]
+
+
+def subject(sid: str, *roles: str, org: str = "east-1", **kw: object) -> Subject:
+    return Subject(sid, roles, org, **kw)  # type: ignore[arg-type]
+
+
+def approval(approver: str | Subject, role: str, resource_id: str, action: str, hours_before: float = 1) -> Approval:
+    return Approval(approver, role, AT - timedelta(hours=hours_before), resource_id, action)
