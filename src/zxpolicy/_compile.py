@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason
 from ._request import Person, ReadSubject, Vocabulary
@@ -115,9 +115,10 @@ def compile_policy(doc: PolicyDocument) -> Tables:
     messages = Messages(doc)
     role_label = {r.id: (r.zh, r.en) for r in doc.roles}
     parents = {o.id: o.parent for o in doc.orgs}
-    scope = {}
+    scope: dict[str, frozenset[str]] = {}
     for org in parents:
-        chain, node = [], org
+        chain: list[str] = []
+        node: str | None = org
         while node is not None:
             chain.append(node)
             node = parents[node]
@@ -168,8 +169,9 @@ def compile_policy(doc: PolicyDocument) -> Tables:
     )
 
 
-def _requirements(doc: PolicyDocument, cite: object, role_label: Mapping[str, tuple[str, str]]) -> dict[Key, Requirement]:
-    assert callable(cite)
+def _requirements(
+    doc: PolicyDocument, cite: Callable[..., Cite], role_label: Mapping[str, tuple[str, str]]
+) -> dict[Key, Requirement]:
 
     def steps(chain: Chain, group: int, code: str) -> list[StepSpec]:
         c = cite(chain.rule, chain.clause)

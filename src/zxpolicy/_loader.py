@@ -80,13 +80,12 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             problems.append(_from_pydantic(loc, err, owner, root))
         raise PolicyError(problems) from None
 
-    for path, message in crosscheck(document):
-        section = str(path[0])
-        doc = owner.get(section)
-        if doc is None:
-            problems.append(PolicyProblem(root.name, 0, 0, _dotted(path), message))
+    for where, message in crosscheck(document):
+        found = owner.get(str(where[0]))
+        if found is None:
+            problems.append(PolicyProblem(root.name, 0, 0, _dotted(where), message))
         else:
-            problems.append(_at(doc, path, _dotted(path), message))
+            problems.append(_at(found, where, _dotted(where), message))
     if problems:
         raise PolicyError(problems)
 

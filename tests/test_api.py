@@ -1,0 +1,164 @@
+"""The public surface: what `import zxpolicy` offers, and editing the policy without code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import zxpolicy
+from zxpolicy import Approval, Consent, Decision, Reason, Resource, Subject
+from zxpolicy._bundled import bundled_root
+
+from .conftest import AT, POLICIES, REPO, consent, report
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(zxpolicy.__all__) == [
+        "Approval",
+        "Consent",
+        "Decision",
+        "Engine",
+        "PolicyError",
+        "PolicyProblem",
+        "Reason",
+        "Resource",
+        "Subject",
+        "ZxpolicyError",
+        "check",
+        "load",
+    ]
+    for name in zxpolicy.__all__:
+        assert getattr(zxpolicy, name) is not None
+
+
+def test_default_check_uses_the_bundled_policy() -> None:
+    d = zxpolicy.check("u-query-east1", report(), "loan_review", consent=consent(), at=AT)
+    assert isinstance(d, Decision) and d.allowed
+    assert d.obligations == ("log_query",)
+    assert all(isinstance(r, Reason) for r in d.reasons)
+
+
+def test_bundled_policy_is_the_checkout_policy() -> None:
+    # An installed wheel carries a copy; it must be the policy of this source tree.
+    bundled = bundled_root()
+    for path in sorted(POLICIES.glob("*.yaml")):
+        assert (bundled / "policies" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert (bundled / "model.conf").read_bytes() == (REPO / "model.conf").read_bytes()
+
+
+def test_load_from_environment(monkeypatch: pytest.MonkeyPatch, policy_copy: Path) -> None:
+    (policy_copy / "rules.yaml").write_text(
+        (policy_copy / "rules.yaml").read_text(encoding="utf-8").replace("password_max_age_days: 30", "password_max_age_days: 7"),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ZXPOLICY_POLICY_DIR", str(policy_copy))
+    engine = zxpolicy.load()
+    assert engine.policy_dir == policy_copy
+    assert engine.policy_version != zxpolicy.load(POLICIES).policy_version
+
+
+def test_decision_to_dict_is_json_safe(engine: zxpolicy.Engine) -> None:
+    d = engine.check("u-dev-east1", Resource("a", "customer_archive", "top_secret", "east-1"), "loan_review", action="view", at=AT)
+    data = json.loads(json.dumps(d.to_dict(), ensure_ascii=False))
+    assert data["allowed"] is False
+    assert data["missing_approvals"] == [
+        ["department_head"],
+        ["risk_control_officer", "risk_control_manager"],
+        ["risk_control_manager"],
+        ["general_manager"],
+    ]
+    assert {"code", "rule", "clause", "message", "message_en"} <= set(data["reasons"][0])
+
+
+def test_dicts_are_accepted_like_the_types(engine: zxpolicy.Engine) -> None:
+    typed = engine.check(
+        Subject("s", ["query_operator"], "east-1"), report(), "loan_review", consent=consent(), at=AT
+    )
+    plain = engine.check(
+        {"id": "s", "roles": ["query_operator"], "org": "east-1"},
+        {"id": "rep-1", "kind": "credit_report", "level": "ordinary", "org": "east-1", "customer_id": "c-1"},
+        "loan_review",
+        consent={"customer_id": "c-1", "purposes": ["loan_review"], "signed_at": "2026-11-17T10:00:00+08:00"},
+        at="2026-11-27T10:00:00+08:00",
+    )
+    assert typed == plain and typed.allowed
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+RELATED_PARTY = """
+  - id: related_party_check
+    rule: Q-02
+    clause: 细则 第十七条(三)
+    zh: 审核法定代表人、出资人等关联人资信
+    en: check of a related party's credit standing
+    kinds: [credit_report, customer_archive, statistics_report]
+    consent: true
+"""
+
+
+def test_adding_a_purpose_is_a_policy_edit(policy_copy: Path) -> None:
+    request = dict(subject="u-query-east1", resource=report(), purpose="related_party_check")
+    grant = dict(consent=consent(purposes=("related_party_check",)), at=AT)
+    before = zxpolicy.load(policy_copy).check(**request, **grant)  # type: ignore[arg-type]
+    assert not before.allowed and before.codes == ("purpose_not_permitted",)
+
+    with (policy_copy / "purposes.yaml").open("a", encoding="utf-8") as f:
+        f.write(RELATED_PARTY)
+    _edit(
+        policy_copy / "grants.yaml",
+        "purposes: [loan_review, guarantor_check, post_loan_monitoring, legal]",
+        "purposes: [loan_review, guarantor_check, post_loan_monitoring, legal, related_party_check]",
+    )
+    engine = zxpolicy.load(policy_copy)
+    after = engine.check(**request, **grant)  # type: ignore[arg-type]
+    assert after.allowed, after.reasons
+    assert [r.rule for r in after.reasons] == ["Q-03", "Q-04"]
+    assert after.obligations == ("log_query",)
+    # The purpose is still bound by the customer's consent.
+    assert engine.check(**request, at=AT).codes == ("consent_missing",)  # type: ignore[arg-type]
+
+
+def test_changing_a_chain_is_a_policy_edit(policy_copy: Path) -> None:
+    copy = dict(action="copy", at=AT, approvals=[Approval("u-gm-hq", "general_manager", AT, "rep-1", "copy")])
+    officer = Subject("o", ["credit_info_officer"], "east-1")
+    assert zxpolicy.load(policy_copy).check(officer, report(), "loan_review", **copy).allowed  # type: ignore[arg-type]
+    _edit(
+        policy_copy / "approvals.yaml",
+        "[general_manager, credit_info_supervisor, risk_control_manager]",
+        "[credit_info_supervisor, risk_control_manager]",
+    )
+    d = zxpolicy.load(policy_copy).check(officer, report(), "loan_review", **copy)  # type: ignore[arg-type]
+    assert not d.allowed and d.missing_approvals == (("credit_info_supervisor", "risk_control_manager"),)
+
+
+def test_changing_the_password_age_is_a_policy_edit(policy_copy: Path) -> None:
+    from datetime import timedelta
+
+    who = Subject("q", ["query_operator"], "east-1", password_changed_at=AT - timedelta(days=10))
+    args = dict(consent=consent(), at=AT)
+    assert zxpolicy.load(policy_copy).check(who, report(), "loan_review", **args).allowed  # type: ignore[arg-type]
+    _edit(policy_copy / "rules.yaml", "password_max_age_days: 30", "password_max_age_days: 7")
+    d = zxpolicy.load(policy_copy).check(who, report(), "loan_review", **args)  # type: ignore[arg-type]
+    assert d.codes == ("password_expired",)
+
+
+def test_reload_builds_a_new_engine(policy_copy: Path) -> None:
+    first = zxpolicy.load(policy_copy)
+    _edit(policy_copy / "grants.yaml", "roles: [dispute_handler]", "roles: [dispute_handler, query_operator]")
+    second = zxpolicy.load(policy_copy)
+    args = dict(consent=consent(purposes=("dissent",)), evidence={"case_id": "D-1"}, at=AT)
+    assert not first.check("u-query-east1", report(), "dissent", **args).allowed  # type: ignore[arg-type]
+    assert second.check("u-query-east1", report(), "dissent", **args).allowed  # type: ignore[arg-type]
+    assert first.policy_version != second.policy_version
+
+
+def test_consent_type_fields() -> None:
+    c = Consent("c", ["loan_review"], AT)
+    assert c.expires_at is None and c.revoked is False and c.id is None
