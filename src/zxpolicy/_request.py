@@ -18,6 +18,8 @@ from ._types import Approval, Consent, Resource, Subject
 # that matching them to the chain's steps can take.
 MAX_APPROVALS = 32
 
+_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in (Subject, Resource, Consent, Approval)}
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -111,10 +113,10 @@ class _Reader:
 
     def record(self, value: Any, cls: type, field: str) -> Mapping[str, Any] | None:
         """A dataclass instance or a mapping of its fields → a mapping; else a problem."""
+        names = _FIELDS[cls]
         if isinstance(value, cls):
-            return {f.name: getattr(value, f.name) for f in fields(cls)}
+            return {name: getattr(value, name) for name in names}
         if isinstance(value, Mapping):
-            names = {f.name for f in fields(cls)}
             for key in value:
                 if key not in names:
                     self.fail(f"{field}.{key}", f"unknown field `{key}`")
