@@ -38,24 +38,30 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     wanted = frozenset().union(*(s.role_set for s in steps))
     requester = request.subject.person
     above = scope[requester.org]
-    failures: list[Failure] = []
+    faulty: list[tuple[str, ReadApproval]] = []
     valid: list[ReadApproval] = []
     for ap in request.approvals:
         if ap.role not in wanted:
             continue  # it fills no step of this request: it changes nothing
         code = _fault(ap, request, above)
         if code:
-            failures.append(Failure(code, _first_step(steps, ap.role), ap))
+            faulty.append((code, ap))
         else:
             valid.append(ap)
 
     candidates = [_candidates(i, steps, valid, requester.org) for i in range(len(steps))]
     filled = _search(steps, candidates)
 
+    # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
+    # An approval whose steps are all filled changes nothing, and is not reported.
+    failures: list[Failure] = []
     used = {ap.approver_id for ap in filled if ap is not None}
     for step, got in zip(steps, filled):
         if got is not None:
             continue
+        for code, ap in faulty:
+            if ap.role in step.role_set and all(f.approval is not ap for f in failures):
+                failures.append(Failure(code, step, ap))
         for ap in valid:
             if ap.role not in step.role_set:
                 continue
@@ -80,10 +86,6 @@ def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> str | N
     if ap.at > request.at:
         return "approval_out_of_order"
     return None
-
-
-def _first_step(steps: tuple[StepSpec, ...], role: str) -> StepSpec:
-    return next(s for s in steps if role in s.role_set)
 
 
 def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str) -> list[ReadApproval]:

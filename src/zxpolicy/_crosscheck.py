@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 import string
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from ._decision import ENGINE_CODES
-from ._schema import CHECKS, PolicyDocument, Step
+from ._schema import CHECKS, Evidence, PolicyDocument, Step
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -44,24 +44,38 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
 
     def known(path: tuple[str | int, ...], values: Iterable[str], table: set[str], what: str) -> Iterator[Problem]:
         for i, value in enumerate(values):
-            if value not in table:
-                close = difflib.get_close_matches(value, table, n=1)
-                hint = f"did you mean `{close[0]}`?" if close else f"expected one of {_listing(table)}"
-                yield (*path, i), f"unknown {what} `{value}`; {hint}"
+            yield from known_one((*path, i), value, table, what)
+
+    def known_one(path: tuple[str | int, ...], value: str, table: set[str], what: str) -> Iterator[Problem]:
+        if value not in table:
+            yield path, f"unknown {what} `{value}`; {_hint(value, table)}"
 
     def rule(path: tuple[str | int, ...], value: str | None) -> Iterator[Problem]:
         if value is not None and value not in rules:
             yield path, f"unknown rule `{value}`; every rule id must be listed in `rules`"
 
-    def steps(path: tuple[str | int, ...], entries: list[Step]) -> Iterator[Problem]:
+    def steps(path: tuple[str | int, ...], entries: list[Step], given: Sequence[Evidence] = ()) -> Iterator[Problem]:
         for i, step in enumerate(entries):
             yield from known((*path, i, "roles"), step.roles, roles, "role")
+            declared = {e.key: e for e in given}
+            for key, value in (step.when or {}).items():
+                where = (*path, i, "when", key)
+                if key not in declared:
+                    yield where, f"unknown evidence `{key}`; a step's `when` names evidence of its own entry ({_hint(key, set(declared))})"
+                elif declared[key].one_of and value not in (declared[key].one_of or []):
+                    yield where, f"`{value}` is not one of the evidence's `one_of`; {_hint(value, set(declared[key].one_of or []))}"
+
+    def evidence(path: tuple[str | int, ...], given: Sequence[Evidence]) -> Iterator[Problem]:
+        for j, ev in enumerate(given):
+            yield from rule((*path, j, "rule"), ev.rule)
+            if ev.code not in doc.reasons:
+                yield (*path, j, "code"), f"no message for reason code `{ev.code}`; add it to `reasons`"
 
     # The org tree: every parent exists, and following parents never comes back.
     parents = {o.id: o.parent for o in doc.orgs}
     for i, org in enumerate(doc.orgs):
-        if org.parent is not None and org.parent not in parents:
-            yield ("orgs", i, "parent"), f"unknown org `{org.parent}`; expected one of {_listing(orgs)}"
+        if org.parent is not None:
+            yield from known_one(("orgs", i, "parent"), org.parent, orgs, "org")
         seen, node = set(), org.parent
         while node is not None and node in parents and node not in seen:
             if node == org.id:
@@ -84,7 +98,7 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
 
     for i, sep in enumerate(doc.separations):
         yield from rule(("separations", i, "rule"), sep.rule)
-        yield from known(("separations", i, "role"), [sep.role], roles, "role")
+        yield from known_one(("separations", i, "role"), sep.role, roles, "role")
         yield from known(("separations", i, "barred_kinds"), sep.barred_kinds, kinds, "kind")
 
     for i, ob in enumerate(doc.obligations):
@@ -92,16 +106,13 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
         yield from known(("obligations", i, "actions"), ob.actions, actions, "action")
         yield from known(("obligations", i, "kinds"), ob.kinds, kinds, "kind")
 
-    codes: set[str] = set(ENGINE_CODES)
     for i, p in enumerate(doc.purposes):
         yield from rule(("purposes", i, "rule"), p.rule)
         yield from known(("purposes", i, "kinds"), p.kinds, kinds, "kind")
-        for j, ev in enumerate(p.evidence):
-            yield from rule(("purposes", i, "evidence", j, "rule"), ev.rule)
-            codes.add(ev.code)
+        yield from evidence(("purposes", i, "evidence"), p.evidence)
         if p.approvals:
             yield from rule(("purposes", i, "approvals", "rule"), p.approvals.rule)
-            yield from steps(("purposes", i, "approvals", "steps"), p.approvals.steps)
+            yield from steps(("purposes", i, "approvals", "steps"), p.approvals.steps, p.evidence)
 
     purpose_kinds = {p.id: set(p.kinds) for p in doc.purposes}
     for i, g in enumerate(doc.grants):
@@ -124,10 +135,8 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
         yield from rule(("approvals", i, "rule"), a.rule)
         yield from known(("approvals", i, "actions"), a.actions, actions, "action")
         yield from known(("approvals", i, "kinds"), a.kinds, kinds, "kind")
-        yield from steps(("approvals", i, "steps"), a.steps)
-        for j, ev in enumerate(a.evidence):
-            yield from rule(("approvals", i, "evidence", j, "rule"), ev.rule)
-            codes.add(ev.code)
+        yield from steps(("approvals", i, "steps"), a.steps, a.evidence)
+        yield from evidence(("approvals", i, "evidence"), a.evidence)
         for action in a.actions:
             for kind in a.kinds:
                 if (action, kind) in covered:
@@ -139,23 +148,23 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
     c = doc.classification
     yield from rule(("classification", "rule"), c.rule)
     for level, entries in c.steps.items():
-        if level not in levels:
-            yield ("classification", "steps", level), f"unknown level `{level}`; expected one of {_listing(levels)}"
+        yield from known_one(("classification", "steps", level), level, levels, "level")
         yield from steps(("classification", "steps", level), entries)
     for level in ids["levels"]:
         if level not in c.steps:
             yield ("classification", "steps"), f"level `{level}` has no entry; write `{level}: []` for none"
     for i, ex in enumerate(c.exemptions):
         yield from rule(("classification", "exemptions", i, "rule"), ex.rule)
-        yield from known(("classification", "exemptions", i, "role"), [ex.role], roles, "role")
+        yield from known_one(("classification", "exemptions", i, "role"), ex.role, roles, "role")
         yield from known(("classification", "exemptions", i, "actions"), ex.actions, actions, "action")
 
     for i, user in enumerate(doc.assignments):
         yield from known(("assignments", i, "roles"), user.roles, roles, "role")
-        yield from known(("assignments", i, "org"), [user.org], orgs, "org")
+        yield from known_one(("assignments", i, "org"), user.org, orgs, "org")
 
-    for code in sorted(codes - set(doc.reasons)):
-        yield ("reasons",), f"no message for reason code `{code}`"
+    for code in ENGINE_CODES:
+        if code not in doc.reasons:
+            yield ("reasons",), f"no message for reason code `{code}`"
     for code, message in doc.reasons.items():
         for lang in ("zh", "en"):
             try:
@@ -175,6 +184,13 @@ def _duplicates(section: str, values: list[str]) -> Iterator[Problem]:
         if value in seen:
             yield (section, i, "id"), f"duplicate id `{value}`"
         seen.add(value)
+
+
+def _hint(value: str, table: set[str]) -> str:
+    close = difflib.get_close_matches(value, table, n=1)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return f"expected one of {_listing(table)}" if table else "none is declared"
 
 
 def _listing(values: Iterable[str]) -> str:

@@ -43,10 +43,7 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         try:
             docs.append(read_yaml(path, path.name))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            reason = getattr(exc, "problem", None) or str(exc)
-            problems.append(PolicyProblem(path.name, line, col, "", f"not valid YAML: {reason}"))
+            problems.append(_yaml_problem(path, exc))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc}"))
 
@@ -85,7 +82,9 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         if found is None:
             problems.append(PolicyProblem(root.name, 0, 0, _dotted(where), message))
         else:
-            problems.append(_at(found, where, _dotted(where), message))
+            # A problem with a whole mapping key (a section, a level under `steps`) is shown
+            # on the key's line.
+            problems.append(_at(found, where, _dotted(where), message, key=True))
     if problems:
         raise PolicyError(problems)
 
@@ -99,15 +98,24 @@ def _from_pydantic(
     loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path
 ) -> PolicyProblem:
     # pydantic puts the name of a union member or validator in the path; drop what is not data.
-    path = tuple(p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "list[", "dict[")))
+    path = tuple(
+        p for p in loc if isinstance(p, int) or (p != "[key]" and not str(p).startswith(("function-", "list[", "dict[")))
+    )
     kind = err["type"]
+    got = err.get("input")
     if kind == "missing":
         message = f"missing field `{path[-1]}`" if path else "missing section"
     elif kind == "extra_forbidden":
         message = f"unknown key `{path[-1]}`"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = f"expected a mapping, got {_yaml_type(got)}"
+    elif kind == "list_type":
+        message = f"expected a list, got {_yaml_type(got)}"
+    elif isinstance(got, bool) and kind != "bool_type":
+        # YAML 1.1 reads yes/no/on/off as booleans.
+        message = f"expected text, got the boolean `{str(got).lower()}`; put it in quotes"
     else:
-        got = err.get("input")
-        shown = f" (got `{got}`)" if isinstance(got, (str, int, float, bool)) else ""
+        shown = f" (got `{got}`)" if isinstance(got, (str, int, float)) else ""
         message = err["msg"][0].lower() + err["msg"][1:] + shown
     if not path:
         return PolicyProblem(root.name, 0, 0, "", message)
@@ -115,7 +123,25 @@ def _from_pydantic(
     if doc is None:  # a whole section is missing
         return PolicyProblem(root.name, 0, 0, _dotted(path), f"missing section `{path[0]}`")
     target = path[:-1] if kind == "missing" else path
-    return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden")
+    return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> PolicyProblem:
+    """A YAML syntax error with its position and PyYAML's own words (context, then problem)."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        text = path.read_text(encoding="utf-8", errors="replace")[: exc.position]
+        line, col = text.count("\n") + 1, exc.position - (text.rfind("\n") + 1) + 1
+        return PolicyProblem(path.name, line, col, "", f"not valid YAML: character {exc.character!r} is not allowed")
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
+    return PolicyProblem(path.name, line, col, "", "not valid YAML: " + (", ".join(words) or str(exc)))
+
+
+def _yaml_type(value: Any) -> str:
+    names = {str: "text", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    name = "nothing" if value is None else names.get(type(value), type(value).__name__)
+    return f"{name} `{value}`" if isinstance(value, str) else name
 
 
 def _at(doc: YamlDocument, path: tuple[Any, ...], field: str, message: str, key: bool = False) -> PolicyProblem:

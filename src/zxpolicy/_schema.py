@@ -61,7 +61,7 @@ class Rule(_Model):
 
 
 class Settings(_Model):
-    password_max_age_days: Annotated[int, Field(gt=0)] = 30
+    password_max_age_days: Annotated[int, Field(gt=0)]
 
 
 class ConsentRule(_Model):
@@ -176,7 +176,11 @@ class Assignment(_Model):
 
 
 class PolicyDocument(_Model):
-    """Every section of a policy, whichever file each stands in."""
+    """Every section of a policy, whichever file each stands in.
+
+    Every section is required, even where it may be empty (``approvals: []``): a file left out
+    by mistake must not load as "no approvals needed".
+    """
 
     levels: Annotated[list[Level], Field(min_length=1)]
     kinds: Annotated[list[Kind], Field(min_length=1)]
@@ -184,16 +188,16 @@ class PolicyDocument(_Model):
     roles: Annotated[list[Role], Field(min_length=1)]
     orgs: Annotated[list[Org], Field(min_length=1)]
     rules: Annotated[list[Rule], Field(min_length=1)]
-    settings: Settings = Settings()
+    settings: Settings
     consent: ConsentRule
-    separations: list[Separation] = []
-    obligations: list[Obligation] = []
+    separations: list[Separation]
+    obligations: list[Obligation]
     reasons: dict[Code, Message]
     purposes: Annotated[list[Purpose], Field(min_length=1)]
     grants: list[Grant]
-    approvals: list[ActionRule] = []
+    approvals: list[ActionRule]
     classification: Classification
-    assignments: list[Assignment] = []
+    assignments: list[Assignment]
 
 
 SECTIONS = tuple(PolicyDocument.model_fields)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from . import __version__
 from ._bundled import model_conf, resolve_policy_dir
 from ._decision import Decision
 from ._engine import Engine
@@ -43,7 +44,7 @@ def _read_json(source: str, what: str) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zxpolicy")
+@click.version_option(version=__version__, prog_name="zxpolicy")
 def main() -> None:
     """zxpolicy: authorization for credit-information (征信) access, with reasons.
 
