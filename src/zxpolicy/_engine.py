@@ -15,7 +15,7 @@ from typing import Any
 
 from ._approvals import fill_steps
 from ._compile import Cite, Requirement, StepSpec, Tables, compile_policy
-from ._decision import Decision, Reason
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, ReadApproval, Request, read_request
 from ._schema import PolicyDocument
@@ -35,7 +35,6 @@ class Engine:
         self._model_conf = model_conf
         self._enforcer: Any = None
         self._enforcer_lock = threading.Lock()
-        self._fault = Reason("engine_error", "R-01", self._tables.engine.clause, "授权引擎内部错误，已拒绝", "internal engine error, denied")
 
     @classmethod
     def from_directory(cls, directory: str | Path, model_conf: Path) -> Engine:
@@ -99,26 +98,41 @@ class Engine:
                 return self._unreadable(read)
             return self._decide(read)
         except Exception as exc:  # fail closed: a fault of the engine is a deny, never an exception
-            detail = Reason(
-                self._fault.code, self._fault.rule, self._fault.clause,
-                f"{self._fault.message}：{type(exc).__name__}", f"{self._fault.message_en}: {type(exc).__name__}",
-            )
-            return Decision(False, (detail,), policy_version=self._policy.version)
+            return self._failed(exc)
 
     def check_many(self, requests: Iterable[Mapping[str, Any]]) -> list[Decision]:
-        """Decide a batch; each item is a mapping of ``check``'s arguments by name."""
-        return [self._check_item(item) for item in requests]
+        """Decide a batch; each item is a mapping of ``check``'s arguments by name.
+
+        Like ``check`` it never raises: an item it cannot read is a deny in its place, and a
+        ``requests`` that cannot be iterated is one deny.
+        """
+        try:
+            items = list(requests)
+        except Exception:
+            return [self._unreadable([BadField("requests", "expected an iterable of mappings")])]
+        return [self._check_item(item) for item in items]
 
     def _check_item(self, item: Any) -> Decision:
-        if not isinstance(item, Mapping):
-            return self._unreadable([BadField("request", "expected a mapping of check's arguments")])
-        unknown = sorted(str(k) for k in item if k not in _ARGUMENTS)
-        if unknown:
-            return self._unreadable([BadField(k, "unknown argument") for k in unknown])
-        keywords = {k: item[k] for k in _KEYWORDS if k in item}
-        return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
+        try:
+            if not isinstance(item, Mapping):
+                return self._unreadable([BadField("request", "expected a mapping of check's arguments")])
+            unknown = sorted(repr(k) if not isinstance(k, str) else k for k in item if k not in _ARGUMENTS)
+            if unknown:
+                return self._unreadable([BadField(k, "unknown argument") for k in unknown])
+            keywords = {k: item[k] for k in _KEYWORDS if k in item}
+            return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
+        except Exception as exc:  # fail closed, as in check
+            return self._failed(exc)
 
     # -- deciding ---------------------------------------------------------------------------
+
+    def _failed(self, exc: Exception) -> Decision:
+        name = f"`{type(exc).__name__}`"
+        try:
+            reason = self._tables.messages.reason("engine_error", self._tables.engine, name, name)
+        except Exception:  # the message itself failed: a fixed text, still a deny
+            reason = Reason("engine_error", ENGINE_RULE, ENGINE_CLAUSE, "授权引擎内部错误，已拒绝", "internal engine error, denied")
+        return Decision(False, (reason,), policy_version=self._policy.version)
 
     def _unreadable(self, bad: list[BadField]) -> Decision:
         t = self._tables
