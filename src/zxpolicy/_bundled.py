@@ -13,11 +13,11 @@ ENV_VAR = "ZXPOLICY_POLICY_DIR"
 def bundled_root() -> Path:
     """The folder holding ``policies/`` and ``model.conf``.
 
-    An installed wheel carries them in ``zxpolicy/_bundled``; a source checkout (an editable
+    An installed wheel carries them in ``zxpolicy/_data``; a source checkout (an editable
     install) has them at the top of the repository.
     """
     here = Path(__file__).resolve().parent
-    for root in (here / "_bundled", here.parent.parent):
+    for root in (here / "_data", here.parent.parent):
         if (root / "policies").is_dir() and (root / "model.conf").is_file():
             return root
     raise PolicyError([PolicyProblem(str(here), 0, 0, "", "the bundled policy is missing from this installation")])
