@@ -337,7 +337,8 @@ ORACLE: dict[str, Any] = {
     "purpose": lambda v: isinstance(v, str),
     "action": one_of(ACTIONS),
     "consent": lambda v: v is None or valid_record(Consent, v),
-    "approvals": lambda v: type(v) in (list, tuple) and len(v) <= 32 and all(valid_record(Approval, a) for a in v),
+    "approvals": lambda v: v is None
+    or (type(v) in (list, tuple, set, frozenset) and len(v) <= 32 and all(valid_record(Approval, a) for a in v)),
     "evidence": lambda v: v is None or (isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())),
     "at": lambda v: v is None or ok_time(v),
 }
@@ -692,9 +693,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("consent a string", _with(OK, consent="signed"), "invalid_request", "consent", "R-01"),
     ("approvals not a list (one Approval)", _with(COPY, approvals=GM), "invalid_request", "approvals", "R-01"),
     ("approvals not a list (a dict)", _with(COPY, approvals={"0": GM}), "invalid_request", "approvals", "R-01"),
-    ("approvals not a list (a set)", _with(COPY, approvals={GM}), "invalid_request", "approvals", "R-01"),
     ("approvals not a list (a string)", _with(COPY, approvals="u-gm-hq"), "invalid_request", "approvals", "R-01"),
-    ("approvals not a list (None)", _with(COPY, approvals=None), "invalid_request", "approvals", "R-01"),
     ("approvals not a list (a generator)", _with(COPY, approvals=(a for a in [GM])), "invalid_request", "approvals", "R-01"),
     ("33 approvals", _with(COPY, approvals=[GM] * 33), "invalid_request", "approvals", "R-01"),
     ("approval naive at", _with(COPY, approvals=[Approval("u-gm-hq", "general_manager", datetime(2026, 11, 27, 9), "rep-1", "copy")]), "invalid_request", "approvals[0].at", "R-01"),
@@ -730,8 +729,15 @@ def test_32_approvals_are_read() -> None:
     assert call(_with(COPY, approvals=tuple([GM] * 32))).allowed
 
 
+def test_approvals_may_be_none_or_any_collection() -> None:
+    # None is no approvals (like consent=None); a set is read in a fixed order.
+    assert call(_with(COPY, approvals={GM})).allowed
+    d = call(_with(COPY, approvals=None))
+    assert not d.allowed and d.codes == ("approval_missing",)
+
+
 def test_every_bad_field_is_reported_not_only_the_first() -> None:
-    d = call(dict(subject=42, resource=report(level="secret"), purpose=None, action="delete", consent="x", approvals=None, evidence=[], at="now"))
+    d = call(dict(subject=42, resource=report(level="secret"), purpose=None, action="delete", consent="x", approvals="x", evidence=[], at="now"))
     assert not d.allowed and set(d.codes) == {"invalid_request"}
     named = " ".join(r.message_en for r in d.reasons)
     for field in ("subject", "resource.level", "purpose", "action", "consent", "approvals", "evidence", "at"):

@@ -24,6 +24,7 @@ class Failure:
     code: str
     step: StepSpec
     approval: ReadApproval
+    why: str = ""  # which case of the code: "after_request", "before_previous", "own_org", "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +39,14 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     wanted = frozenset().union(*(s.role_set for s in steps))
     requester = request.subject.person
     above = scope[requester.org]
-    faulty: list[tuple[str, ReadApproval]] = []
+    faulty: list[tuple[tuple[str, str], ReadApproval]] = []
     valid: list[ReadApproval] = []
     for ap in request.approvals:
         if ap.role not in wanted:
             continue  # it fills no step of this request: it changes nothing
-        code = _fault(ap, request, above)
-        if code:
-            faulty.append((code, ap))
+        fault = _fault(ap, request, above)
+        if fault:
+            faulty.append((fault, ap))
         else:
             valid.append(ap)
 
@@ -59,32 +60,34 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     for step, got in zip(steps, filled):
         if got is not None:
             continue
-        for code, ap in faulty:
+        for (code, why), ap in faulty:
             if ap.role in step.role_set and all(f.approval is not ap for f in failures):
-                failures.append(Failure(code, step, ap))
+                failures.append(Failure(code, step, ap, why))
         for ap in valid:
             if ap.role not in step.role_set:
                 continue
             if step.same_org and (ap.approver is None or ap.approver.org != requester.org):
-                failures.append(Failure("approver_out_of_scope", step, ap))
+                failures.append(Failure("approver_out_of_scope", step, ap, "own_org"))
             elif ap.approver_id in used:
                 failures.append(Failure("approver_reused", step, ap))
             elif step.ordered:
-                failures.append(Failure("approval_out_of_order", step, ap))
+                failures.append(Failure("approval_out_of_order", step, ap, "before_previous"))
     return Filling(tuple(filled), tuple(failures))
 
 
-def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> str | None:
+def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> tuple[str, str] | None:
     if ap.approver_id == request.subject.person.id:
-        return "self_approval"
-    if ap.approver is None or ap.role not in ap.approver.roles:
-        return "approver_lacks_role"
+        return "self_approval", ""
+    if ap.approver is None:
+        return "approver_lacks_role", "unknown"
+    if ap.role not in ap.approver.roles:
+        return "approver_lacks_role", ""
     if ap.resource_id != request.resource.id or ap.action != request.action:
-        return "approval_mismatch"
+        return "approval_mismatch", ""
     if ap.approver.org not in above:
-        return "approver_out_of_scope"
+        return "approver_out_of_scope", ""
     if ap.at > request.at:
-        return "approval_out_of_order"
+        return "approval_out_of_order", "after_request"
     return None
 
 

@@ -146,6 +146,13 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         levels=frozenset(all_levels),
         actions=frozenset(a.id for a in doc.actions),
         people=MappingProxyType(people),
+        aliases=MappingProxyType(
+            {
+                x.zh: x.id
+                for section in (doc.levels, doc.kinds, doc.actions, doc.roles, doc.orgs, doc.purposes)
+                for x in section
+            }
+        ),
     )
     return Tables(
         vocabulary=vocabulary,

@@ -6,12 +6,12 @@ loader can name the file, line and column it comes from.
 
 from __future__ import annotations
 
-import difflib
 import string
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
 from ._decision import ENGINE_CODES
+from ._hints import hint, listing
 from ._schema import CHECKS, Evidence, PolicyDocument, Step
 
 Problem = tuple[tuple[str | int, ...], str]
@@ -48,7 +48,7 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
 
     def known_one(path: tuple[str | int, ...], value: str, table: set[str], what: str) -> Iterator[Problem]:
         if value not in table:
-            yield path, f"unknown {what} `{value}`; {_hint(value, table)}"
+            yield path, f"unknown {what} `{value}`; {hint(value, table)}"
 
     def rule(path: tuple[str | int, ...], value: str | None) -> Iterator[Problem]:
         if value is not None and value not in rules:
@@ -61,9 +61,9 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
             for key, value in (step.when or {}).items():
                 where = (*path, i, "when", key)
                 if key not in declared:
-                    yield where, f"unknown evidence `{key}`; a step's `when` names evidence of its own entry ({_hint(key, set(declared))})"
+                    yield where, f"unknown evidence `{key}`; a step's `when` names evidence of its own entry ({hint(key, set(declared))})"
                 elif declared[key].one_of and value not in (declared[key].one_of or []):
-                    yield where, f"`{value}` is not one of the evidence's `one_of`; {_hint(value, set(declared[key].one_of or []))}"
+                    yield where, f"`{value}` is not one of the evidence's `one_of`; {hint(value, set(declared[key].one_of or []))}"
 
     def evidence(path: tuple[str | int, ...], given: Sequence[Evidence]) -> Iterator[Problem]:
         for j, ev in enumerate(given):
@@ -114,7 +114,9 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
             yield from rule(("purposes", i, "approvals", "rule"), p.approvals.rule)
             yield from steps(("purposes", i, "approvals", "steps"), p.approvals.steps, p.evidence)
 
-    purpose_kinds = {p.id: set(p.kinds) for p in doc.purposes}
+    purpose_kinds: dict[str, set[str]] = {}
+    for p in doc.purposes:
+        purpose_kinds.setdefault(p.id, set(p.kinds))  # a duplicate is reported once, above
     for i, g in enumerate(doc.grants):
         yield from rule(("grants", i, "rule"), g.rule)
         yield from known(("grants", i, "roles"), g.roles, roles, "role")
@@ -126,7 +128,7 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
             outside = sorted(set(g.kinds) - purpose_kinds.get(purpose, set(g.kinds)))
             if outside:
                 yield ("grants", i, "purposes", j), (
-                    f"purpose `{purpose}` does not apply to kind {_listing(outside)}; "
+                    f"purpose `{purpose}` does not apply to kind {listing(outside)}; "
                     "add the kind to the purpose or leave it out of this grant"
                 )
 
@@ -179,21 +181,8 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
 
 
 def _duplicates(section: str, values: list[str]) -> Iterator[Problem]:
-    seen: set[str] = set()
+    first: dict[str, int] = {}
     for i, value in enumerate(values):
-        if value in seen:
-            yield (section, i, "id"), f"duplicate id `{value}`"
-        seen.add(value)
-
-
-def _hint(value: str, table: set[str]) -> str:
-    close = difflib.get_close_matches(value, table, n=1)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    return f"expected one of {_listing(table)}" if table else "none is declared"
-
-
-def _listing(values: Iterable[str]) -> str:
-    ordered = sorted(values)
-    shown = ", ".join(f"`{v}`" for v in ordered[:12])
-    return shown + (", ..." if len(ordered) > 12 else "")
+        if value in first:
+            yield (section, i, "id"), f"duplicate id `{value}`; the first is `{section}[{first[value]}]`"
+        first.setdefault(value, i)

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._approvals import fill_steps
+from ._approvals import Failure, fill_steps
 from ._compile import Cite, Requirement, StepSpec, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
+from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, ReadApproval, Request, read_request
 from ._schema import PolicyDocument
@@ -176,9 +177,12 @@ class Engine:
         purpose_ok = res.kind in t.purposes.get(r.purpose, ())
         grant: Reason | None = None
         if not purpose_ok:
-            deny.append(
-                say("purpose_not_permitted", t.checks["purpose"], f"`{r.purpose}` / `{res.kind}`", f"`{r.purpose}` for `{res.kind}`")
-            )
+            if r.purpose in t.purposes:
+                zh = f"`{r.purpose}`不适用于`{res.kind}`"
+                en = f"`{r.purpose}` does not apply to `{res.kind}`"
+            else:
+                zh = en = f"`{r.purpose}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
+            deny.append(say("purpose_not_permitted", t.checks["purpose"], zh, en))
         else:
             for role in t.role_order:
                 if role in person.roles:
@@ -186,17 +190,18 @@ class Engine:
                     if grant is not None:
                         break
             if grant is None:
+                # Roles the policy does not know grant nothing; name them, they may be typos.
+                unknown = sorted(r.subject.unknown_roles)
+                note_zh = f"；策略中没有的角色：{'、'.join(f'`{x}`' for x in unknown)}" if unknown else ""
+                note_en = f"; roles not in the policy: {', '.join(f'`{x}`' for x in unknown)}" if unknown else ""
                 could = t.roles_for.get(key)
                 if could:
-                    deny.append(
-                        say(
-                            "role_not_permitted", t.checks["grant"],
-                            "需要" + "或".join(t.role_label[x][0] for x in could),
-                            "needs " + " or ".join(t.role_label[x][1] for x in could),
-                        )
-                    )
+                    zh = "需要" + "或".join(t.role_label[x][0] for x in could) + note_zh
+                    en = "needs " + " or ".join(t.role_label[x][1] for x in could) + note_en
+                    deny.append(say("role_not_permitted", t.checks["grant"], zh, en))
                 else:
-                    deny.append(say("no_rule_permits", t.checks["deny_by_default"]))
+                    what = f"`{r.action}` `{res.kind}` `{r.purpose}` `{res.level}`"
+                    deny.append(say("no_rule_permits", t.checks["deny_by_default"], what + note_zh, what + note_en))
 
         if person.org not in t.scope[res.org]:
             deny.append(
@@ -232,7 +237,7 @@ class Engine:
         if need.consent is not None:
             failed = _consent_faults(r)
             for code in failed:
-                zh = en = f"`{r.purpose}`" if code == "consent_purpose_mismatch" else ""
+                zh, en = _consent_detail(code, r)
                 deny.append(say(code, need.consent, zh, en))
             if not failed and r.consent is not None:
                 cid = r.consent.id or r.consent.customer_id
@@ -270,8 +275,8 @@ class Engine:
             else:
                 held.append(say("granted", step.cite, _approved_by(got, step, t, "zh"), _approved_by(got, step, t, "en")))
         for f in filling.failures:
-            shown = f"`{f.approval.approver_id}` ({f.approval.role})"
-            deny.append(say(f.code, f.step.cite, shown, shown))
+            zh, en = _failure_detail(f, r, t)
+            deny.append(say(f.code, f.step.cite, zh, en))
         return tuple(missing), held
 
 
@@ -291,6 +296,42 @@ def _consent_faults(r: Request) -> list[str]:
     if c.revoked:
         faults.append("consent_revoked")
     return faults
+
+
+def _consent_detail(code: str, r: Request) -> tuple[str, str]:
+    if code == "consent_purpose_mismatch":
+        return f"`{r.purpose}`", f"`{r.purpose}`"
+    if code == "consent_customer_mismatch" and r.consent is not None:
+        if r.resource.customer_id is None:
+            return "资料未注明客户（`customer_id`）", "the resource names no customer (`customer_id`)"
+        pair = f"`{r.consent.customer_id}` ≠ `{r.resource.customer_id}`"
+        return f"授权客户与资料客户不同：{pair}", f"the consent's customer is not the resource's: {pair}"
+    return "", ""
+
+
+def _failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
+    """Why one approval did not count, in Chinese and English."""
+    ap = f.approval
+    who = f"`{ap.approver_id}`"
+    role_zh, role_en = t.role_label.get(ap.role, (ap.role, ap.role))
+    if f.code == "self_approval":
+        return f"{who}是申请人本人", f"{who} is the requester"
+    if f.code == "approver_lacks_role" and f.why == "unknown":
+        return f"{who}不在用户清单中", f"{who} is not in the assignments"
+    if f.code == "approver_lacks_role":
+        return f"{who}不具备{role_zh}角色", f"{who} does not hold {role_en}"
+    if f.code == "approval_mismatch":
+        what = f"`{ap.action}` `{ap.resource_id}`"
+        return f"{who}的审批针对{what}", f"{who} approved {what}"
+    if f.code == "approver_out_of_scope" and f.why == "own_org":
+        return f"{who}须为申请人本机构的{role_zh}", f"{who} must be a {role_en} of the requester's own organisation"
+    if f.code == "approver_out_of_scope":
+        return f"{who}不属于申请人所在或上级机构", f"{who} is not of the requester's organisation or one above it"
+    if f.code == "approver_reused":
+        return f"{who}已审批另一环节", f"{who} already fills another step"
+    if f.why == "after_request":
+        return f"{who}的审批晚于申请时间", f"{who} approved after the request"
+    return f"{who}的审批须晚于上一环节", f"{who} must approve after the step before"
 
 
 def _approved_by(ap: ReadApproval, step: StepSpec, t: Tables, lang: str) -> str:

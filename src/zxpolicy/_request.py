@@ -7,11 +7,12 @@ on bad input; the engine turns a bad field into a deny (``invalid_request``, rul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
+from ._hints import hint
 from ._types import Approval, Consent, Resource, Subject
 
 # A request may name at most this many approvals: enough for any chain, and a bound on the work
@@ -34,6 +35,7 @@ class ReadSubject:
     status: str
     password_changed_at: datetime | None
     must_change_password: bool
+    unknown_roles: frozenset[str] = frozenset()  # held but not in the policy: shown in reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +98,11 @@ class Vocabulary:
         levels: frozenset[str],
         actions: frozenset[str],
         people: Mapping[str, ReadSubject],
+        aliases: Mapping[str, str],
     ) -> None:
         self.roles, self.orgs, self.kinds, self.levels, self.actions = roles, orgs, kinds, levels, actions
         self.people = people
+        self.aliases = aliases  # Chinese labels → ids, for hints only
 
 
 class _Reader:
@@ -119,9 +123,11 @@ class _Reader:
         if isinstance(value, Mapping):
             for key in value:
                 if key not in names:
-                    self.fail(f"{field}.{key}", f"unknown field `{key}`")
+                    self.fail(f"{field}.{key}", f"unknown field `{key}`; {hint(str(key), names)}")
             return value
-        self.fail(field, f"expected a {cls.__name__} or a mapping, got {_typename(value)}")
+        article = "an" if cls.__name__[0] in "AEIOU" else "a"
+        expected = f"{article} {cls.__name__} or a mapping" + (" or a subject id" if cls is Subject else "")
+        self.fail(field, "missing" if value is None else f"expected {expected}, got {_typename(value)}")
         return None
 
     def text(self, data: Mapping[str, Any], name: str, field: str, *, optional: bool = False) -> str | None:
@@ -140,7 +146,7 @@ class _Reader:
     def word(self, data: Mapping[str, Any], name: str, field: str, allowed: frozenset[str], what: str) -> str | None:
         value = self.text(data, name, field)
         if value is not None and value not in allowed:
-            self.fail(f"{field}.{name}", f"unknown {what} `{value}`")
+            self.fail(f"{field}.{name}", f"unknown {what} `{value}`; {hint(value, allowed, self.vocab.aliases)}")
             return None
         return value
 
@@ -171,17 +177,20 @@ class _Reader:
         if value.tzinfo is None or value.utcoffset() is None:
             self.fail(field, "a naive time; give a timezone (e.g. +08:00)")
             return None
-        return value
+        # In UTC: Python compares two times of one zone object by their clock faces, which is
+        # wrong across a daylight-saving change.
+        return value.astimezone(timezone.utc)
 
     def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
-        value = data.get(name)
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+        value: Any = data.get(name)
+        if not _is_collection(value):
             self.fail(f"{field}.{name}", f"expected a list of strings, got {_shown(value)}")
             return None
-        if not all(isinstance(v, str) for v in value):
+        items = list(value)
+        if not all(isinstance(v, str) for v in items):
             self.fail(f"{field}.{name}", "expected a list of strings")
             return None
-        return frozenset(value)
+        return frozenset(items)
 
     def person(self, value: Any, field: str) -> ReadSubject | None:
         if isinstance(value, str):
@@ -201,7 +210,8 @@ class _Reader:
         must = self.flag(data, "must_change_password", field, False)
         if len(self.bad) > start or sid is None or roles is None or org is None or status is None:
             return None
-        return ReadSubject(Person(sid, roles & self.vocab.roles, org), status, changed, must)
+        held = roles & self.vocab.roles
+        return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
 
     def resource(self, value: Any) -> ReadResource | None:
         data = self.record(value, Resource, "resource")
@@ -212,7 +222,7 @@ class _Reader:
         kind = self.word(data, "kind", "resource", self.vocab.kinds, "kind")
         level = self.text(data, "level", "resource")
         if level is not None and level not in self.vocab.levels:
-            self.fail("resource.level", f"unknown level `{level}`")
+            self.fail("resource.level", f"unknown level `{level}`; {hint(level, self.vocab.levels, self.vocab.aliases)}")
         org = self.word(data, "org", "resource", self.vocab.orgs, "org")
         customer = self.text(data, "customer_id", "resource", optional=True)
         retention = self.time(data, "retention_until", "resource", optional=True)
@@ -283,15 +293,17 @@ def read_request(
     if not isinstance(action, str):
         r.fail("action", f"expected a string, got {_typename(action)}")
     elif action not in vocab.actions:
-        r.fail("action", f"unknown action `{action}`")
+        r.fail("action", f"unknown action `{action}`; {hint(action, vocab.actions, vocab.aliases)}")
     read_consent = None if consent is None else r.consent(consent)
     read_approvals: list[ReadApproval] = []
-    if isinstance(approvals, (str, bytes, Mapping)) or not isinstance(approvals, (list, tuple)):
+    if approvals is None:
+        approvals = ()
+    if not _is_collection(approvals):
         r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}")
     elif len(approvals) > MAX_APPROVALS:
         r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(approvals)}")
     else:
-        for i, item in enumerate(approvals):
+        for i, item in enumerate(list(approvals)):
             read = r.approval(item, f"approvals[{i}]")
             if read is not None:
                 read_approvals.append(read)
@@ -305,7 +317,7 @@ def read_request(
                     r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}")
                 elif value:
                     read_evidence[key] = value
-    when = now if at is None else r.as_time(at, "at")
+    when = now.astimezone(timezone.utc) if at is None else r.as_time(at, "at")
     if r.bad or read_subject is None or read_resource is None or when is None:
         return r.bad or [BadField("request", "cannot be read")]
     return Request(
@@ -314,10 +326,20 @@ def read_request(
         purpose,
         action,
         read_consent,
-        tuple(read_approvals),
+        # A fixed order, so that the same approvals in any order give the same decision.
+        tuple(sorted(read_approvals, key=_approval_order)),
         read_evidence,
         when,
     )
+
+
+def _is_collection(value: Any) -> bool:
+    """A list, tuple, set or other sized collection of items — not a string or a mapping."""
+    return isinstance(value, Collection) and not isinstance(value, (str, bytes, bytearray, Mapping))
+
+
+def _approval_order(ap: ReadApproval) -> tuple[datetime, str, str, str, str]:
+    return (ap.at, ap.approver_id, ap.role, ap.resource_id, ap.action)
 
 
 def _typename(value: Any) -> str:
