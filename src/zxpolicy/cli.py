@@ -17,7 +17,10 @@ from ._bundled import model_conf, resolve_policy_dir
 from ._decision import Decision
 from ._engine import Engine
 from ._errors import PolicyError
+from ._hints import hint
 from ._loader import load_policy
+
+_FIELDS = ("subject", "resource", "purpose", "action", "consent", "approvals", "evidence", "at")
 
 EXIT_DENIED = 1
 EXIT_ERROR = 2
@@ -67,41 +70,45 @@ def main() -> None:
 @click.option("--retention-until", help="The resource's retention end (ISO 8601 with offset).")
 @click.option("--purpose", help="Purpose, e.g. loan_review.")
 @click.option("--action", help="Action (default: query).")
-@click.option("--consent", "consent_file", type=click.Path(), help="JSON file of the customer's written authorization.")
-@click.option("--approval", "approval_files", multiple=True, type=click.Path(), help="JSON file of one approval (repeatable).")
+@click.option("--consent", "consent_file", metavar="FILE|JSON", help="The customer's written authorization: a JSON file or inline JSON.")
+@click.option("--approval", "approval_files", multiple=True, metavar="FILE|JSON", help="One approval, a JSON file or inline JSON; repeatable, added to the request's.")
 @click.option("--evidence", multiple=True, metavar="KEY=VALUE", help="Evidence, e.g. case_id=D-1 (repeatable).")
 @click.option("--at", help="Time of the request (ISO 8601 with offset; default now).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def check(request: str | None, policy: str | None, **flags: Any) -> None:
     """Decide one request, given as JSON (a file, or - for stdin) or by flags.
 
     The JSON has check()'s fields: subject (an id or an object), resource, purpose, action,
-    consent, approvals, evidence, at. Flags override its fields.
+    consent, approvals, evidence, at (see the README). Flags override its fields; --approval and
+    --evidence add to them.
 
     \b
     Example:
       zxpolicy check examples/query-allowed.json
       zxpolicy check --subject u-query-east1 --kind credit_report --level ordinary \\
-          --org east-1 --customer c-1001 --purpose loan_review --consent consent.json --lang en
+          --org east-1 --customer c-1001 --purpose loan_review --lang en \\
+          --consent '{"customer_id": "c-1001", "purposes": ["loan_review"],
+                      "signed_at": "2026-11-01T09:00:00+08:00"}'
     """
     lang, as_json = flags.pop("lang"), flags.pop("as_json")
+    if request is None and not any(flags[f] for f in flags if f != "resource_id"):
+        raise click.UsageError("no request: give a JSON file, - to read standard input, or flags (see --help)")
     body = _read_json(request, "request") if request else {}
     if not isinstance(body, dict):
         raise click.UsageError("the request JSON must be an object")
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], _FIELDS)}")
     _apply_flags(body, flags)
     engine = _engine(policy)
-    args = {k: body[k] for k in ("action", "consent", "approvals", "evidence", "at") if k in body}
-    unknown = sorted(set(body) - {"subject", "resource", "purpose", *args})
-    decision = (
-        engine.check_many([body])[0]
-        if unknown
-        else engine.check(body.get("subject"), body.get("resource"), body.get("purpose"), **args)
-    )
+    args = {k: body[k] for k in _FIELDS[3:] if k in body}
+    decision = engine.check(body.get("subject"), body.get("resource"), body.get("purpose"), **args)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(render(decision, lang))
+        labels = {r.id: (r.zh, r.en) for r in engine.document.roles}
+        click.echo(render(decision, lang, labels))
     sys.exit(0 if decision.allowed else EXIT_DENIED)
 
 
@@ -121,14 +128,20 @@ def _apply_flags(body: dict[str, Any], flags: dict[str, Any]) -> None:
         if flags[name] is not None:
             body[name] = flags[name]
     if flags["consent_file"]:
-        body["consent"] = _read_json(flags["consent_file"], "--consent")
+        body["consent"] = _file_or_json(flags["consent_file"], "--consent")
     if flags["approval_files"]:
-        body["approvals"] = [_read_json(f, "--approval") for f in flags["approval_files"]]
+        given = body.get("approvals")
+        given = list(given) if isinstance(given, list) else []
+        body["approvals"] = given + [_file_or_json(f, "--approval") for f in flags["approval_files"]]
     for item in flags["evidence"]:
         key, sep, value = item.partition("=")
         if not sep:
             raise click.UsageError(f"--evidence `{item}`: expected KEY=VALUE")
         body.setdefault("evidence", {})[key] = value
+
+
+def _file_or_json(value: str, what: str) -> Any:
+    return _read_json_text(value, what) if value.lstrip().startswith("{") else _read_json(value, what)
 
 
 def _read_json_text(text: str, what: str) -> Any:
@@ -138,8 +151,10 @@ def _read_json_text(text: str, what: str) -> Any:
         raise click.UsageError(f"{what}: {exc}") from None
 
 
-def render(decision: Decision, lang: str) -> str:
+def render(decision: Decision, lang: str, role_labels: dict[str, tuple[str, str]] | None = None) -> str:
     """A decision as text for a person."""
+    labels = role_labels or {}
+    pick = 0 if lang == "zh" else 1
     zh = lang == "zh"
     head = ("允许" if zh else "ALLOWED") if decision.allowed else ("拒绝" if zh else "DENIED")
     lines = [f"{head}  ({decision.policy_version})"]
@@ -148,7 +163,11 @@ def render(decision: Decision, lang: str) -> str:
         lines.append(f"  {mark} {r.rule} {r.code} [{r.clause}] {r.message if zh else r.message_en}")
     if decision.missing_approvals:
         label = "尚缺审批" if zh else "missing approvals"
-        lines.append(f"  {label}: " + "; ".join(" | ".join(step) for step in decision.missing_approvals))
+        steps = [
+            ("或" if pick == 0 else " or ").join(labels.get(role, (role, role))[pick] for role in step)
+            for step in decision.missing_approvals
+        ]
+        lines.append(f"  {label}: " + "; ".join(steps))
     if decision.obligations:
         lines.append(f"  {'须履行' if zh else 'obligations'}: {', '.join(decision.obligations)}")
     return "\n".join(lines)
@@ -159,7 +178,8 @@ def render(decision: Decision, lang: str) -> str:
 def validate(directory: str | None) -> None:
     """Check a policy directory; print every problem with its file, line and column.
 
-    Exit 0 when it loads, 1 when it does not.
+    DIRECTORY defaults to $ZXPOLICY_POLICY_DIR, else ./policies if it exists, else the bundled
+    policy. Exit 0 when it loads, 1 when it does not.
 
     \b
     Example:
