@@ -48,9 +48,10 @@ class Write:
     """Replace the whole file."""
 
     text: str
+    encoding: str = "utf-8"
 
     def __call__(self, path: Path) -> None:
-        path.write_text(self.text, encoding="utf-8")
+        path.write_text(self.text, encoding=self.encoding)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ CASES: list[Case] = [
     Case(
         "file_with_only_comments_leaves_a_section_missing", "orgs.yaml",
         Write("# nothing here yet\n"),
-        "{root_name}", 0, "orgs", "missing section `orgs`",
+        "orgs.yaml", 0, "orgs", "missing section `orgs` (the default policy keeps it in `orgs.yaml`)",
     ),
     # ---- sections
     Case(
@@ -219,7 +220,7 @@ CASES: list[Case] = [
     Case(
         "id_with_capitals", "vocabulary.yaml",
         Replace("{id: print,", "{id: Print,"),
-        "vocabulary.yaml", Line("Print"), "actions[1].id", "pattern",
+        "vocabulary.yaml", Line("Print"), "actions[1].id", "expected an id of lowercase letters, digits, `_` or `-`, got `Print`",
     ),
     Case(
         "step_given_as_a_bare_string", "approvals.yaml",
@@ -283,7 +284,7 @@ CASES: list[Case] = [
     Case(
         "classification_level_not_a_valid_id", "classification.yaml",
         Replace("    confidential:", "    Confidential:"),
-        "classification.yaml", Line("Confidential:"), "classification.steps.Confidential", "pattern",
+        "classification.yaml", Line("Confidential:"), "classification.steps.Confidential", "expected an id of lowercase",
     ),
     Case(
         "classification_level_left_out", "classification.yaml",
@@ -363,6 +364,26 @@ CASES: list[Case] = [
         "engine_code_without_message", "rules.yaml",
         Replace('  consent_revoked:           {zh: "书面授权已撤销",                       en: "the authorization was revoked"}\n', ""),
         "rules.yaml", Line("\nreasons:"), "reasons", "no message for reason code `consent_revoked`",
+    ),
+    Case(
+        "full_width_colon", "purposes.yaml",
+        Replace("    consent: false\n    evidence:\n      - {key: legal_basis", "    consent： false\n    evidence:\n      - {key: legal_basis"),
+        "purposes.yaml", Line("consent： false"), "", "a full-width `：` — YAML needs the ASCII `:`",
+    ),
+    Case(
+        "full_width_colon_in_a_flow_mapping", "orgs.yaml",
+        Replace("{id: west,   parent: hq,", "{id: west,   parent： hq,"),
+        "orgs.yaml", Line("parent： hq"), "orgs[2]", "a full-width `：` — YAML needs the ASCII `:`",
+    ),
+    Case(
+        "renamed_key_suggests_the_field", "grants.yaml",
+        Replace("    roles: [dispute_handler]", "    role: [dispute_handler]"),
+        "grants.yaml", Line("role: [dispute_handler]"), "grants[1].role", "unknown key `role`; did you mean `roles`?",
+    ),
+    Case(
+        "not_utf8", "orgs.yaml",
+        Write("orgs:\n  - {id: hq, zh: \u5e02, en: x}\n", encoding="gbk"),
+        "orgs.yaml", 2, "", "not UTF-8 text; save the file as UTF-8",
     ),
     Case(
         "when_names_undeclared_evidence", "approvals.yaml",

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ._crosscheck import crosscheck
 from ._errors import PolicyError, PolicyProblem
+from ._hints import hint
 from ._schema import SECTIONS, PolicyDocument
 from ._yamlfile import YamlDocument, read_yaml
 
@@ -44,8 +45,12 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             docs.append(read_yaml(path, path.name))
         except yaml.YAMLError as exc:
             problems.append(_yaml_problem(path, exc))
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc}"))
+        except UnicodeDecodeError as exc:
+            raw = path.read_bytes()[: exc.start]
+            line, col = raw.count(b"\n") + 1, len(raw) - (raw.rfind(b"\n") + 1) + 1
+            problems.append(PolicyProblem(path.name, line, col, "", "not UTF-8 text; save the file as UTF-8"))
+        except OSError as exc:
+            problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
 
     merged: dict[str, Any] = {}
     owner: dict[str, YamlDocument] = {}
@@ -72,9 +77,9 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     try:
         document = PolicyDocument.model_validate(merged)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            problems.append(_from_pydantic(loc, err, owner, root))
+        errors = exc.errors(include_url=False)
+        for err in errors:
+            problems.append(_from_pydantic(tuple(err["loc"]), err, owner, root, _missing_beside(err, errors)))
         raise PolicyError(problems) from None
 
     for where, message in crosscheck(document):
@@ -94,8 +99,24 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16])
 
 
+# Where the default policy keeps each section, to say where a missing one belongs.
+_HOME = {
+    **dict.fromkeys(("levels", "kinds", "actions", "roles"), "vocabulary.yaml"),
+    **dict.fromkeys(("rules", "settings", "consent", "separations", "obligations", "reasons"), "rules.yaml"),
+    **{s: f"{s}.yaml" for s in ("orgs", "purposes", "grants", "approvals", "classification", "assignments")},
+}
+
+
+def _missing_beside(err: Any, errors: list[Any]) -> list[str]:
+    """For an unknown key: the required fields missing from the same entry (a likely rename)."""
+    if err["type"] != "extra_forbidden":
+        return []
+    parent = tuple(err["loc"])[:-1]
+    return [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"])[:-1] == parent]
+
+
 def _from_pydantic(
-    loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path
+    loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path, missing: list[str]
 ) -> PolicyProblem:
     # pydantic puts the name of a union member or validator in the path; drop what is not data.
     path = tuple(
@@ -106,7 +127,17 @@ def _from_pydantic(
     if kind == "missing":
         message = f"missing field `{path[-1]}`" if path else "missing section"
     elif kind == "extra_forbidden":
-        message = f"unknown key `{path[-1]}`"
+        key = str(path[-1])
+        message = f"unknown key `{key}`"
+        if "：" in key:
+            message += "; a full-width `：` — YAML needs the ASCII `:`"
+        elif missing:
+            message += f"; {hint(key, missing)}"
+    elif kind == "string_pattern_mismatch":
+        expected = "a rule id like `Q-01`" if "A-Z" in str(err.get("ctx", {}).get("pattern")) else (
+            "an id of lowercase letters, digits, `_` or `-`"
+        )
+        message = f"expected {expected}, got `{got}`"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
         message = f"expected a mapping, got {_yaml_type(got)}"
     elif kind == "list_type":
@@ -121,7 +152,10 @@ def _from_pydantic(
         return PolicyProblem(root.name, 0, 0, "", message)
     doc = owner.get(str(path[0]))
     if doc is None:  # a whole section is missing
-        return PolicyProblem(root.name, 0, 0, _dotted(path), f"missing section `{path[0]}`")
+        home = _HOME.get(str(path[0]), "a policy file")
+        return PolicyProblem(
+            home, 0, 0, _dotted(path), f"missing section `{path[0]}` (the default policy keeps it in `{home}`)"
+        )
     target = path[:-1] if kind == "missing" else path
     return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
 
@@ -134,8 +168,34 @@ def _yaml_problem(path: Path, exc: yaml.YAMLError) -> PolicyProblem:
         line, col = text.count("\n") + 1, exc.position - (text.rfind("\n") + 1) + 1
         return PolicyProblem(path.name, line, col, "", f"not valid YAML: character {exc.character!r} is not allowed")
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    # A full-width colon or comma (typed with a Chinese input method) is the commonest cause; PyYAML
+    # reports it on the line after.
+    for number in (line, line - 1):
+        if 0 < number <= len(lines):
+            for wide in ("：", "，"):
+                if wide in lines[number - 1]:
+                    ascii_ = ":" if wide == "：" else ","
+                    return PolicyProblem(
+                        path.name, number, lines[number - 1].index(wide) + 1, "",
+                        f"not valid YAML: a full-width `{wide}` — YAML needs the ASCII `{ascii_}`",
+                    )
     words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
-    return PolicyProblem(path.name, line, col, "", "not valid YAML: " + (", ".join(words) or str(exc)))
+    message = "not valid YAML: " + (", ".join(words) or str(exc))
+    problem = str(getattr(exc, "problem", ""))
+    for cause, advice in _YAML_ADVICE:
+        if cause in problem:
+            message += f"; {advice}"
+            break
+    return PolicyProblem(path.name, line, col, "", message)
+
+
+_YAML_ADVICE = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("mapping values are not allowed", "check the indentation, or put a value that holds `: ` in quotes"),
+    ("expected <block end>", "check the indentation of this line against the lines above"),
+    ("could not find expected ':'", "each key needs a `:` followed by a space"),
+)
 
 
 def _yaml_type(value: Any) -> str:
