@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -92,37 +93,38 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-RELATED_PARTY = """
-  - id: related_party_check
-    rule: Q-02
-    clause: 细则 第十七条(三)
-    zh: 审核法定代表人、出资人等关联人资信
-    en: check of a related party's credit standing
-    kinds: [credit_report, customer_archive, statistics_report]
-    consent: true
-"""
+def _readme_blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
 
 
-def test_adding_a_purpose_is_a_policy_edit(policy_copy: Path) -> None:
+def test_the_readme_api_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(_readme_blocks("python")[0], "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "True ('log_query',)"
+    assert out[3] == "False (('risk_control_manager',),)"
+
+
+def test_adding_a_purpose_as_the_readme_says_is_a_policy_edit(policy_copy: Path) -> None:
+    purpose, grant = _readme_blocks("yaml")[:2]
     request = dict(subject="u-query-east1", resource=report(), purpose="related_party_check")
-    grant = dict(consent=consent(purposes=("related_party_check",)), at=AT)
-    before = zxpolicy.load(policy_copy).check(**request, **grant)  # type: ignore[arg-type]
+    with_consent = dict(consent=consent(purposes=("related_party_check",)), at=AT)
+    before = zxpolicy.load(policy_copy).check(**request, **with_consent)  # type: ignore[arg-type]
     assert not before.allowed and before.codes == ("purpose_not_permitted",)
 
-    with (policy_copy / "purposes.yaml").open("a", encoding="utf-8") as f:
-        f.write(RELATED_PARTY)
-    _edit(
-        policy_copy / "grants.yaml",
-        "purposes: [loan_review, guarantor_check, post_loan_monitoring, legal]",
-        "purposes: [loan_review, guarantor_check, post_loan_monitoring, legal, related_party_check]",
-    )
+    for name, block in (("purposes.yaml", purpose), ("grants.yaml", grant)):
+        with (policy_copy / name).open("a", encoding="utf-8") as f:
+            f.write("\n" + block)
     engine = zxpolicy.load(policy_copy)
-    after = engine.check(**request, **grant)  # type: ignore[arg-type]
+    after = engine.check(**request, **with_consent)  # type: ignore[arg-type]
     assert after.allowed, after.reasons
-    assert [r.rule for r in after.reasons] == ["Q-03", "Q-04"]
+    assert [(r.rule, r.clause) for r in after.reasons][0] == ("Q-03", "细则 第十七条(三)")
     assert after.obligations == ("log_query",)
-    # The purpose is still bound by the customer's consent.
+    # The purpose is still bound by the customer's consent, and only for the granted role.
     assert engine.check(**request, at=AT).codes == ("consent_missing",)  # type: ignore[arg-type]
+    assert engine.check("u-dispute-east1", report(), "related_party_check", **with_consent).codes == (  # type: ignore[arg-type]
+        "role_not_permitted",
+    )
 
 
 def test_changing_a_chain_is_a_policy_edit(policy_copy: Path) -> None:
