@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import zxpolicy
+from zxpolicy import _default as default_engine
 from zxpolicy import Approval, Decision, Resource, Subject
 
 from .conftest import AT, POLICIES, approval, archive, consent, report, subject
@@ -181,8 +182,8 @@ def test_the_default_engine_loads_once_when_first_called_from_many_threads(
     monkeypatch: pytest.MonkeyPatch, expected: list[Decision]
 ) -> None:
     monkeypatch.delenv("ZXPOLICY_POLICY_DIR", raising=False)
-    monkeypatch.setattr(zxpolicy, "_default", None)
-    real_load = zxpolicy.load
+    monkeypatch.setattr(default_engine, "_default", None)
+    real_load = default_engine.load
     loads: list[int] = []
 
     def counting_load(policy_dir: Any = None) -> zxpolicy.Engine:
@@ -190,7 +191,7 @@ def test_the_default_engine_loads_once_when_first_called_from_many_threads(
         time.sleep(0.05)  # widen the window in which the other threads arrive (not a timing assertion)
         return real_load(policy_dir)
 
-    monkeypatch.setattr(zxpolicy, "load", counting_load)
+    monkeypatch.setattr(default_engine, "load", counting_load)
 
     def work(i: int) -> list[tuple[int, Decision]]:
         n = len(REQUESTS)
@@ -198,7 +199,7 @@ def test_the_default_engine_loads_once_when_first_called_from_many_threads(
 
     results = _run_threads(THREADS, work)
     assert len(loads) == 1
-    assert isinstance(zxpolicy._default, zxpolicy.Engine)
+    assert isinstance(default_engine._default, zxpolicy.Engine)
     for per_thread in results:
         for idx, d in per_thread:
             assert d == expected[idx], (idx, d)
@@ -209,7 +210,7 @@ def test_the_default_engine_that_does_not_load_denies_in_every_thread(
 ) -> None:
     (tmp_path / "broken.yaml").write_text("roles: [\n", encoding="utf-8")
     monkeypatch.setenv("ZXPOLICY_POLICY_DIR", str(tmp_path))
-    monkeypatch.setattr(zxpolicy, "_default", None)
+    monkeypatch.setattr(default_engine, "_default", None)
 
     def work(i: int) -> list[Decision]:
         return [_call(zxpolicy.check, REQUESTS[k % len(REQUESTS)]) for k in range(5)]
@@ -218,4 +219,4 @@ def test_the_default_engine_that_does_not_load_denies_in_every_thread(
         for d in per_thread:
             assert not d.allowed and d.codes == ("engine_error",)
             assert d.reasons[0].rule == "R-01" and "PolicyError" in d.reasons[0].message_en
-    assert zxpolicy._default is None
+    assert default_engine._default is None

@@ -9,14 +9,8 @@
 ``PolicyError`` (with every problem's file, line and column) for a policy that does not load.
 """
 
-from __future__ import annotations
-
-import threading
-from pathlib import Path
-from typing import Any
-
-from ._bundled import model_conf, resolve_policy_dir
 from ._decision import Decision, Reason
+from ._default import check, load
 from ._engine import Engine
 from ._errors import PolicyError, PolicyProblem, ZxpolicyError
 from ._types import Approval, Consent, Resource, Subject
@@ -37,36 +31,3 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
-
-_default: Engine | None = None
-_default_lock = threading.Lock()
-
-
-def load(policy_dir: str | Path | None = None) -> Engine:
-    """Load a policy directory (default: $ZXPOLICY_POLICY_DIR, else the bundled policy) into a
-    new engine. Raises ``PolicyError`` when it does not load."""
-    directory, _ = resolve_policy_dir(policy_dir)
-    return Engine.from_directory(directory, model_conf())
-
-
-def check(subject: Any, resource: Any, purpose: Any, **kwargs: Any) -> Decision:
-    """``Engine.check`` on the default engine, loaded once on first use.
-
-    If the default policy does not load, every decision is a deny (``engine_error``) rather than
-    an exception; call ``load()`` to see the problems.
-    """
-    global _default
-    engine = _default
-    if engine is None:
-        with _default_lock:
-            if _default is None:
-                try:
-                    _default = load()
-                except Exception as exc:
-                    reason = Reason(
-                        "engine_error", "R-01", "zxpolicy R-01",
-                        f"默认策略无法加载，已拒绝：{type(exc).__name__}", f"the default policy does not load, denied: {type(exc).__name__}",
-                    )
-                    return Decision(False, (reason,))
-            engine = _default
-    return engine.check(subject, resource, purpose, **kwargs)

@@ -1,0 +1,44 @@
+"""The default engine behind ``zxpolicy.load()`` and ``zxpolicy.check()``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from ._bundled import model_conf, resolve_policy_dir
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
+from ._engine import Engine
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def load(policy_dir: str | Path | None = None) -> Engine:
+    """Load a policy directory (default: $ZXPOLICY_POLICY_DIR, else the bundled policy) into a
+    new engine. Raises ``PolicyError`` when it does not load."""
+    directory, _ = resolve_policy_dir(policy_dir)
+    return Engine.from_directory(directory, model_conf())
+
+
+def check(subject: Any, resource: Any, purpose: Any, **kwargs: Any) -> Decision:
+    """``Engine.check`` on the default engine, loaded once on first use.
+
+    If the default policy does not load, every decision is a deny (``engine_error``) rather than
+    an exception; call ``load()`` to see the problems.
+    """
+    global _default
+    engine = _default
+    if engine is None:
+        with _default_lock:
+            if _default is None:
+                try:
+                    _default = load()
+                except Exception as exc:
+                    reason = Reason(
+                        "engine_error", ENGINE_RULE, ENGINE_CLAUSE,
+                        f"默认策略无法加载，已拒绝：{type(exc).__name__}", f"the default policy does not load, denied: {type(exc).__name__}",
+                    )
+                    return Decision(False, (reason,))
+            engine = _default
+    return engine.check(subject, resource, purpose, **kwargs)
