@@ -252,7 +252,13 @@ def ok_time(v: Any) -> bool:
             v = datetime.fromisoformat(v)
         except ValueError:
             return False
-    return isinstance(v, datetime) and v.tzinfo is not None and v.utcoffset() is not None
+    if not (isinstance(v, datetime) and v.tzinfo is not None and v.utcoffset() is not None):
+        return False
+    try:
+        v.astimezone(timezone.utc)  # a time must be an instant: 0001-01-01 at +08:00 is not
+    except OverflowError:
+        return False
+    return True
 
 
 def ok_words(v: Any) -> bool:
@@ -667,6 +673,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("naive at string", _with(OK, at="2026-11-27T10:00:00"), "invalid_request", "at", "R-01"),
     ("at a date", _with(OK, at=date(2026, 11, 27)), "invalid_request", "at", "R-01"),
     ("at an int", _with(OK, at=1_795_000_000), "invalid_request", "at", "R-01"),
+    ("at before the first UTC instant", _with(OK, at=datetime(1, 1, 1, tzinfo=CST)), "invalid_request", "at", "R-01"),
     ("unknown kind", _with(OK, resource=Resource("rep-1", "credit_score", "ordinary", "east-1", "c-1")), "invalid_request", "resource.kind", "R-01"),
     ("unknown resource org", _with(OK, resource=report(org="north-9")), "invalid_request", "resource.org", "R-01"),
     ("unknown subject org", _with(OK, subject=subject("s", "query_operator", org="north-9")), "invalid_request", "subject.org", "R-01"),

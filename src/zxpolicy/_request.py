@@ -179,7 +179,11 @@ class _Reader:
             return None
         # In UTC: Python compares two times of one zone object by their clock faces, which is
         # wrong across a daylight-saving change.
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 0001-01-01 at +08:00 lies before the first UTC datetime
+            self.fail(field, f"out of range in UTC: {_shown(value.isoformat())}")
+            return None
 
     def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
         value: Any = data.get(name)
