@@ -222,7 +222,8 @@ class Engine:
 
         if deny:
             return Decision(False, tuple(deny), missing, (), self._policy.version)
-        assert grant is not None  # a purpose that applies and no deny means a grant was found
+        if grant is None:  # cannot happen: a missing grant always leaves a reason in `deny`
+            raise AssertionError("no deny and no grant")  # not `assert`: `python -O` drops those
         return Decision(True, (grant, *granted), (), obligations, self._policy.version)
 
     def _requirements(
