@@ -57,7 +57,7 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     # An approval whose steps are all filled changes nothing, and is not reported.
     failures: list[Failure] = []
     used = {ap.approver_id for ap in filled if ap is not None}
-    for step, got in zip(steps, filled):
+    for step, got in zip(steps, filled, strict=True):
         if got is not None:
             continue
         for (code, why), ap in faulty:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._approvals import Failure, fill_steps
-from ._compile import Cite, Requirement, StepSpec, Tables, compile_policy
+from ._compile import Requirement, StepSpec, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
@@ -269,7 +269,7 @@ class Engine:
 
         filling = fill_steps(steps, r, t.scope)
         missing = []
-        for step, got in zip(steps, filling.filled):
+        for step, got in zip(steps, filling.filled, strict=True):
             if got is None:
                 missing.append(step.roles)
                 deny.append(say(step.code, step.cite, step.zh, step.en))
