@@ -110,16 +110,16 @@ class Engine:
         try:
             items = list(requests)
         except Exception:
-            return [self._unreadable([BadField("requests", "expected an iterable of mappings")])]
+            return [self._unreadable([BadField("requests", "expected an iterable of mappings", "应为请求的列表")])]
         return [self._check_item(item) for item in items]
 
     def _check_item(self, item: Any) -> Decision:
         try:
             if not isinstance(item, Mapping):
-                return self._unreadable([BadField("request", "expected a mapping of check's arguments")])
+                return self._unreadable([BadField("request", "expected a mapping of check's arguments", "应为 check 参数的映射")])
             unknown = sorted(repr(k) if not isinstance(k, str) else k for k in item if k not in _ARGUMENTS)
             if unknown:
-                return self._unreadable([BadField(k, "unknown argument") for k in unknown])
+                return self._unreadable([BadField(k, "unknown argument", "未知参数") for k in unknown])
             keywords = {k: item[k] for k in _KEYWORDS if k in item}
             return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
         except Exception as exc:  # fail closed, as in check
@@ -140,8 +140,7 @@ class Engine:
         reasons = []
         for b in bad:
             cite = t.checks["level"] if b.field == "resource.level" else t.engine
-            detail = f"`{b.field}`: {b.message}"
-            reasons.append(t.messages.reason(b.code, cite, detail, detail))
+            reasons.append(t.messages.reason(b.code, cite, f"`{b.field}`：{b.message_zh}", f"`{b.field}`: {b.message}"))
         return Decision(False, tuple(reasons), policy_version=self._policy.version)
 
     def _decide(self, r: Request) -> Decision:
@@ -181,7 +180,8 @@ class Engine:
                 zh = f"`{r.purpose}`不适用于`{res.kind}`"
                 en = f"`{r.purpose}` does not apply to `{res.kind}`"
             else:
-                zh = en = f"`{r.purpose}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
+                zh = f"`{r.purpose}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
+                en = f"`{r.purpose}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
             deny.append(say("purpose_not_permitted", t.checks["purpose"], zh, en))
         else:
             for role in t.role_order:

@@ -6,15 +6,20 @@ import difflib
 from collections.abc import Iterable, Mapping
 
 
-def hint(value: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None) -> str:
+def hint(value: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None, lang: str = "en") -> str:
     """``did you mean `x`?`` when something is close (or ``value`` is a label of ``x``), else
     the list of what is allowed."""
     table = sorted(choices)
-    if aliases and value in aliases:
-        return f"did you mean `{aliases[value]}`?"
-    close = difflib.get_close_matches(value, table, n=1)
-    if close:
-        return f"did you mean `{close[0]}`?"
+    meant = aliases.get(value) if aliases else None
+    if meant is None:
+        close = difflib.get_close_matches(value, table, n=1)
+        meant = close[0] if close else None
+    if lang == "zh":
+        if meant is not None:
+            return f"是否应为`{meant}`？"
+        return f"应为{listing(table)}之一" if table else "未定义任何取值"
+    if meant is not None:
+        return f"did you mean `{meant}`?"
     return f"expected one of {listing(table)}" if table else "none is declared"
 
 

@@ -84,6 +84,7 @@ class Request:
 class BadField:
     field: str
     message: str
+    message_zh: str
     code: str = "invalid_request"  # or "unknown_subject"; `level` fields are reported under C-03
 
 
@@ -112,8 +113,8 @@ class _Reader:
         self.vocab = vocab
         self.bad: list[BadField] = []
 
-    def fail(self, field: str, message: str, code: str = "invalid_request") -> None:
-        self.bad.append(BadField(field, message, code))
+    def fail(self, field: str, message: str, zh: str, code: str = "invalid_request") -> None:
+        self.bad.append(BadField(field, message, zh, code))
 
     def record(self, value: Any, cls: type, field: str) -> Mapping[str, Any] | None:
         """A dataclass instance or a mapping of its fields → a mapping; else a problem."""
@@ -123,44 +124,51 @@ class _Reader:
         if isinstance(value, Mapping):
             for key in value:
                 if key not in names:
-                    self.fail(f"{field}.{key}", f"unknown field `{key}`; {hint(str(key), names)}")
+                    self.fail(f"{field}.{key}", f"unknown field `{key}`; {hint(str(key), names)}", f"未知字段；{hint(str(key), names, lang='zh')}")
             return value
         article = "an" if cls.__name__[0] in "AEIOU" else "a"
         expected = f"{article} {cls.__name__} or a mapping" + (" or a subject id" if cls is Subject else "")
-        self.fail(field, "missing" if value is None else f"expected {expected}, got {_typename(value)}")
+        if value is None:
+            self.fail(field, "missing", "缺失")
+        else:
+            self.fail(field, f"expected {expected}, got {_typename(value)}", f"类型不符（{_typename(value)}）")
         return None
 
     def text(self, data: Mapping[str, Any], name: str, field: str, *, optional: bool = False) -> str | None:
         if name not in data:
             if not optional:
-                self.fail(f"{field}.{name}", "missing")
+                self.fail(f"{field}.{name}", "missing", "缺失")
             return None
         value = data[name]
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value:
-            self.fail(f"{field}.{name}", f"expected a non-empty string, got {_shown(value)}")
+            self.fail(f"{field}.{name}", f"expected a non-empty string, got {_shown(value)}", f"应为非空字符串，实为{_shown(value)}")
             return None
         return value
 
     def word(self, data: Mapping[str, Any], name: str, field: str, allowed: frozenset[str], what: str) -> str | None:
         value = self.text(data, name, field)
         if value is not None and value not in allowed:
-            self.fail(f"{field}.{name}", f"unknown {what} `{value}`; {hint(value, allowed, self.vocab.aliases)}")
+            self.fail(
+                f"{field}.{name}",
+                f"unknown {what} `{value}`; {hint(value, allowed, self.vocab.aliases)}",
+                f"未知取值`{value}`；{hint(value, allowed, self.vocab.aliases, 'zh')}",
+            )
             return None
         return value
 
     def flag(self, data: Mapping[str, Any], name: str, field: str, default: bool) -> bool:
         value = data.get(name, default)
         if not isinstance(value, bool):
-            self.fail(f"{field}.{name}", f"expected true or false, got {_shown(value)}")
+            self.fail(f"{field}.{name}", f"expected true or false, got {_shown(value)}", f"应为 true 或 false，实为{_shown(value)}")
             return default
         return value
 
     def time(self, data: Mapping[str, Any], name: str, field: str, *, optional: bool = False) -> datetime | None:
         if name not in data or data[name] is None:
             if not optional:
-                self.fail(f"{field}.{name}", "missing")
+                self.fail(f"{field}.{name}", "missing", "缺失")
             return None
         return self.as_time(data[name], f"{field}.{name}")
 
@@ -169,30 +177,30 @@ class _Reader:
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:
-                self.fail(field, f"not an ISO 8601 time: {_shown(value)}")
+                self.fail(field, f"not an ISO 8601 time: {_shown(value)}", f"不是 ISO 8601 时间：{_shown(value)}")
                 return None
         if not isinstance(value, datetime):
-            self.fail(field, f"expected a timezone-aware datetime, got {_typename(value)}")
+            self.fail(field, f"expected a timezone-aware datetime, got {_typename(value)}", f"应为带时区的时间，实为{_typename(value)}")
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            self.fail(field, "a naive time; give a timezone (e.g. +08:00)")
+            self.fail(field, "a naive time; give a timezone (e.g. +08:00)", "时间缺少时区（如 +08:00）")
             return None
         # In UTC: Python compares two times of one zone object by their clock faces, which is
         # wrong across a daylight-saving change.
         try:
             return value.astimezone(timezone.utc)
         except OverflowError:  # e.g. 0001-01-01 at +08:00 lies before the first UTC datetime
-            self.fail(field, f"out of range in UTC: {_shown(value.isoformat())}")
+            self.fail(field, f"out of range in UTC: {_shown(value.isoformat())}", f"超出可表示的时间范围：{_shown(value.isoformat())}")
             return None
 
     def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
         value: Any = data.get(name)
         if not _is_collection(value):
-            self.fail(f"{field}.{name}", f"expected a list of strings, got {_shown(value)}")
+            self.fail(f"{field}.{name}", f"expected a list of strings, got {_shown(value)}", f"应为字符串列表，实为{_shown(value)}")
             return None
         items = list(value)
         if not all(isinstance(v, str) for v in items):
-            self.fail(f"{field}.{name}", "expected a list of strings")
+            self.fail(f"{field}.{name}", "expected a list of strings", "应为字符串列表")
             return None
         return frozenset(items)
 
@@ -200,7 +208,7 @@ class _Reader:
         if isinstance(value, str):
             known = self.vocab.people.get(value)
             if known is None:
-                self.fail(field, f"`{value}` is not in the policy's assignments", "unknown_subject")
+                self.fail(field, f"`{value}` is not in the policy's assignments", f"`{value}`不在用户清单中", "unknown_subject")
             return known
         data = self.record(value, Subject, field)
         if data is None:
@@ -226,7 +234,11 @@ class _Reader:
         kind = self.word(data, "kind", "resource", self.vocab.kinds, "kind")
         level = self.text(data, "level", "resource")
         if level is not None and level not in self.vocab.levels:
-            self.fail("resource.level", f"unknown level `{level}`; {hint(level, self.vocab.levels, self.vocab.aliases)}")
+            self.fail(
+                "resource.level",
+                f"unknown level `{level}`; {hint(level, self.vocab.levels, self.vocab.aliases)}",
+                f"未知密级`{level}`；{hint(level, self.vocab.levels, self.vocab.aliases, 'zh')}",
+            )
         org = self.word(data, "org", "resource", self.vocab.orgs, "org")
         customer = self.text(data, "customer_id", "resource", optional=True)
         retention = self.time(data, "retention_until", "resource", optional=True)
@@ -266,7 +278,7 @@ class _Reader:
             approver = read.person if read else None
             approver_id = approver.id if approver else None
         else:
-            self.fail(f"{field}.approver", "expected a Subject or a subject id")
+            self.fail(f"{field}.approver", "expected a Subject or a subject id", "应为用户或用户编号")
         role = self.text(data, "role", field)
         at = self.time(data, "at", field)
         resource_id = self.text(data, "resource_id", field)
@@ -293,19 +305,23 @@ def read_request(
     read_subject = r.person(subject, "subject")
     read_resource = r.resource(resource)
     if not isinstance(purpose, str):
-        r.fail("purpose", f"expected a string, got {_typename(purpose)}")
+        r.fail("purpose", f"expected a string, got {_typename(purpose)}", f"应为字符串，实为{_typename(purpose)}")
     if not isinstance(action, str):
-        r.fail("action", f"expected a string, got {_typename(action)}")
+        r.fail("action", f"expected a string, got {_typename(action)}", f"应为字符串，实为{_typename(action)}")
     elif action not in vocab.actions:
-        r.fail("action", f"unknown action `{action}`; {hint(action, vocab.actions, vocab.aliases)}")
+        r.fail(
+            "action",
+            f"unknown action `{action}`; {hint(action, vocab.actions, vocab.aliases)}",
+            f"未知操作`{action}`；{hint(action, vocab.actions, vocab.aliases, 'zh')}",
+        )
     read_consent = None if consent is None else r.consent(consent)
     read_approvals: list[ReadApproval] = []
     if approvals is None:
         approvals = ()
     if not _is_collection(approvals):
-        r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}")
+        r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}", f"应为审批列表，实为{_typename(approvals)}")
     elif len(approvals) > MAX_APPROVALS:
-        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(approvals)}")
+        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(approvals)}", f"审批最多{MAX_APPROVALS}条，实为{len(approvals)}条")
     else:
         for i, item in enumerate(list(approvals)):
             read = r.approval(item, f"approvals[{i}]")
@@ -314,16 +330,16 @@ def read_request(
     read_evidence: dict[str, str] = {}
     if evidence is not None:
         if not isinstance(evidence, Mapping):
-            r.fail("evidence", f"expected a mapping, got {_typename(evidence)}")
+            r.fail("evidence", f"expected a mapping, got {_typename(evidence)}", f"应为键值映射，实为{_typename(evidence)}")
         else:
             for key, value in evidence.items():
                 if not isinstance(key, str) or not isinstance(value, str):
-                    r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}")
+                    r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
                 elif value:
                     read_evidence[key] = value
     when = now.astimezone(timezone.utc) if at is None else r.as_time(at, "at")
     if r.bad or read_subject is None or read_resource is None or when is None:
-        return r.bad or [BadField("request", "cannot be read")]
+        return r.bad or [BadField("request", "cannot be read", "无法读取")]
     return Request(
         read_subject,
         read_resource,
