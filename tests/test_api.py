@@ -164,3 +164,18 @@ def test_reload_builds_a_new_engine(policy_copy: Path) -> None:
 def test_consent_type_fields() -> None:
     c = Consent("c", ["loan_review"], AT)
     assert c.expires_at is None and c.revoked is False and c.id is None
+
+
+def test_an_unreadable_field_is_explained_in_both_languages(engine: zxpolicy.Engine) -> None:
+    d = engine.check("u-query-east1", report(level="普通"), "loan_review", consent=consent(), at=AT)
+    (reason,) = d.reasons
+    assert (reason.code, reason.rule) == ("invalid_request", "C-03")
+    assert reason.message == "请求无法识别：`resource.level`：未知密级`普通`；是否应为`ordinary`？"
+    assert reason.message_en == "the request cannot be read: `resource.level`: unknown level `普通`; did you mean `ordinary`?"
+
+
+def test_a_role_the_policy_does_not_know_is_named_on_a_deny(engine: zxpolicy.Engine) -> None:
+    who = Subject("q", ["query_operatr"], "east-1")
+    d = engine.check(who, report(), "loan_review", consent=consent(), at=AT)
+    assert d.codes == ("role_not_permitted",)
+    assert "roles not in the policy: `query_operatr`" in d.reasons[0].message_en
