@@ -179,3 +179,24 @@ def test_a_role_the_policy_does_not_know_is_named_on_a_deny(engine: zxpolicy.Eng
     d = engine.check(who, report(), "loan_review", consent=consent(), at=AT)
     assert d.codes == ("role_not_permitted",)
     assert "roles not in the policy: `query_operatr`" in d.reasons[0].message_en
+
+
+LOAN_CONTRACT = """
+  - {id: loan_contract, zh: 借款合同, en: loan contract, credit_information: true}
+"""
+
+
+def test_a_new_kind_of_credit_information_is_barred_to_user_admin(policy_copy: Path) -> None:
+    # Q-08 follows the `credit_information` mark, not a list of kinds to keep in step.
+    _edit(policy_copy / "vocabulary.yaml", "\nactions:", LOAN_CONTRACT + "\nactions:")
+    _edit(policy_copy / "purposes.yaml", "kinds: [credit_report, customer_archive, statistics_report]\n    consent: true",
+          "kinds: [credit_report, customer_archive, statistics_report, loan_contract]\n    consent: true")
+    with (policy_copy / "grants.yaml").open("a", encoding="utf-8") as f:
+        f.write("\n  - {rule: Q-03, roles: [user_admin, query_operator], actions: [view], kinds: [loan_contract], purposes: [loan_review]}\n")
+    engine = zxpolicy.load(policy_copy)
+    contract = Resource("lc-1", "loan_contract", "ordinary", "hq")
+    admin = engine.check("u-admin-hq", contract, "loan_review", action="view", at=AT)
+    assert ("role_conflict", "Q-08") in [(r.code, r.rule) for r in admin.reasons]
+    assert not admin.allowed
+    operator = engine.check(Subject("q", ["query_operator"], "hq"), contract, "loan_review", action="view", at=AT)
+    assert operator.allowed, operator.reasons

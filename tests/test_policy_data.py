@@ -28,7 +28,7 @@ def test_every_rule_is_used_by_some_entry(engine: zxpolicy.Engine) -> None:
     doc = engine.document
     used = {r.id for r in doc.rules if r.check}
     used.add(doc.consent.rule)
-    used |= {s.rule for s in doc.separations} | {o.rule for o in doc.obligations}
+    used |= {s.rule for s in doc.separations} | {o.rule for o in doc.obligation_rules}
     for p in doc.purposes:
         used |= {e.rule for e in p.evidence if e.rule}
         used |= {p.rule} | ({p.approvals.rule} if p.approvals else set())

@@ -373,7 +373,7 @@ CASES: list[Case] = [
     Case(
         "full_width_colon_in_a_flow_mapping", "orgs.yaml",
         Replace("{id: west,   parent: hq,", "{id: west,   parent： hq,"),
-        "orgs.yaml", Line("parent： hq"), "orgs[2]", "a full-width `：` — YAML needs the ASCII `:`",
+        "orgs.yaml", Line("parent： hq"), "orgs[2].parent： hq", "a full-width `：` — YAML needs the ASCII `:`",
     ),
     Case(
         "renamed_key_suggests_the_field", "grants.yaml",
@@ -384,6 +384,58 @@ CASES: list[Case] = [
         "not_utf8", "orgs.yaml",
         Write("orgs:\n  - {id: hq, zh: \u5e02, en: x}\n", encoding="gbk"),
         "orgs.yaml", 2, "", "not UTF-8 text; save the file as UTF-8",
+    ),
+    # ---- edits that would widen access if they loaded (fail closed)
+    Case(
+        "chain_with_no_steps", "approvals.yaml",
+        Replace("    retention_ended: true\n    steps:\n      - [risk_control_manager]\n", "    retention_ended: true\n    steps: []\n"),
+        "approvals.yaml", Line("steps: []"), "approvals[5].steps", "at least 1 item",
+    ),
+    Case(
+        "purpose_chain_left_empty", "purposes.yaml",
+        Replace("    approvals:\n      rule: Q-05\n      ordered: false\n      steps:\n        - [credit_info_supervisor]\n", "    approvals:\n"),
+        "purposes.yaml", Line("    approvals:\n"), "purposes[4].approvals", "`approvals` has no value",
+    ),
+    Case(
+        "grant_levels_left_empty", "grants.yaml",
+        Replace("    purposes: [dissent]\n", "    purposes: [dissent]\n    levels:\n"),
+        "grants.yaml", Line("    levels:\n"), "grants[1].levels", "`levels` has no value",
+    ),
+    Case(
+        "evidence_one_of_empty", "approvals.yaml",
+        Replace("one_of: [forgotten_written_request, credential_stolen, special_case]", "one_of: []"),
+        "approvals.yaml", Line("one_of: []"), "approvals[6].evidence[0].one_of", "at least 1 item",
+    ),
+    Case(
+        "separation_without_exclusive", "rules.yaml",
+        Replace("    exclusive: true                 # holding it with any other role of the policy denies everything\n", ""),
+        "rules.yaml", Line("  - rule: Q-08"), "separations[0].exclusive", "missing field `exclusive`",
+    ),
+    Case(
+        "chain_without_ordered", "approvals.yaml",
+        Replace("    kinds: [customer_archive]\n    ordered: true\n", "    kinds: [customer_archive]\n"),
+        "approvals.yaml", Line("  - rule: A-01"), "approvals[0].ordered", "missing field `ordered`",
+    ),
+    Case(
+        "obligation_id_typo", "rules.yaml",
+        Replace("    id: log_query", "    id: log_qeury"),
+        "rules.yaml", Line("id: log_qeury"), "obligation_rules[0].id", "unknown obligation `log_qeury`; did you mean `log_query`?",
+    ),
+    Case(
+        "chain_obligation_undeclared", "approvals.yaml",
+        Replace("obligations: [record_destruction]", "obligations: [record_destroyed]"),
+        "approvals.yaml", Line("record_destroyed"), "approvals[5].obligations[0]", "unknown obligation `record_destroyed`",
+    ),
+    Case(
+        "evidence_code_of_the_engine", "purposes.yaml",
+        Replace("code: case_missing", "code: granted"),
+        "purposes.yaml", Line("code: granted"), "purposes[3].evidence[0].code", "`granted` is a code of the engine's own",
+    ),
+    Case(
+        "ordered_chain_too_long", "approvals.yaml",
+        Replace("      - [risk_control_manager]\n      - [general_manager]\n", "      - [risk_control_manager]\n      - [general_manager]\n" * 3),
+        "approvals.yaml", Line("    steps:\n      - [risk_control_manager]\n      - [general_manager]\n      - [risk"),
+        "approvals[3].steps", "an ordered chain has at most 4 steps",
     ),
     Case(
         "when_names_undeclared_evidence", "approvals.yaml",

@@ -19,6 +19,9 @@ from ._schema import Chain, Evidence, PolicyDocument, Step, grant_rows
 
 Key = tuple[str, str, str, str]  # action, kind, purpose, level
 
+# The chains whose steps a request may need, in the order `missing_approvals` lists them.
+ACTION_CHAIN, PURPOSE_CHAIN, CLASSIFICATION = 0, 1, 2
+
 
 @dataclass(frozen=True, slots=True)
 class Cite:
@@ -61,8 +64,7 @@ class Requirement:
     retention: Cite | None
     steps: tuple[StepSpec, ...]  # the chains' steps, then the classification steps
     conditional: bool  # some step has a `when`
-    exempt_roles: frozenset[str]  # roles that skip the classification steps in their own org
-    exemption: Cite | None
+    exemptions: Mapping[str, Cite]  # role → the rule that lifts the classification steps in its own org
     obligations: tuple[str, ...]
 
 
@@ -136,6 +138,7 @@ def compile_policy(doc: PolicyDocument) -> Tables:
     all_levels = [lv.id for lv in doc.levels]
 
     requirements = _requirements(doc, cite, role_label)
+    credit = frozenset(k.id for k in doc.kinds if k.credit_information)
     people = {
         a.id: ReadSubject(Person(a.id, frozenset(a.roles), a.org), "active", None, False) for a in doc.assignments
     }
@@ -167,7 +170,8 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         roles_for=MappingProxyType({k: tuple(v) for k, v in roles_for.items()}),
         requirements=MappingProxyType(requirements),
         separations=tuple(
-            Separation(s.role, s.exclusive, frozenset(s.barred_kinds), cite(s.rule, s.clause)) for s in doc.separations
+            Separation(s.role, s.exclusive, credit if s.bars_credit_information else frozenset(), cite(s.rule, s.clause))
+            for s in doc.separations
         ),
         checks=MappingProxyType({r.check: cite(r.id) for r in doc.rules if r.check}),
         password_max_age=timedelta(days=doc.settings.password_max_age_days),
@@ -194,25 +198,27 @@ def _requirements(
     c = doc.classification
     class_cite = cite(c.rule, c.clause)
     class_steps = {
-        level: [_step(s, 2, False, "clearance_insufficient", class_cite, role_label) for s in entries]
+        level: [_step(s, CLASSIFICATION, False, "clearance_insufficient", class_cite, role_label) for s in entries]
         for level, entries in c.steps.items()
     }
     purposes = {p.id: p for p in doc.purposes}
     out: dict[Key, Requirement] = {}
     for action in (a.id for a in doc.actions):
-        exempt = [e for e in c.exemptions if action in e.actions]
+        exemptions = MappingProxyType(
+            {e.role: cite(e.rule, e.clause) for e in reversed(c.exemptions) if action in e.actions}
+        )
         for kind in (k.id for k in doc.kinds):
             chain = chains.get((action, kind))
             consent_applies = action in doc.consent.actions and kind in doc.consent.kinds
-            obligations = [o.id for o in doc.obligations if action in o.actions and kind in o.kinds]
+            obligations = [o.id for o in doc.obligation_rules if action in o.actions and kind in o.kinds]
             if chain:
                 obligations += [o for o in chain.obligations if o not in obligations]
             for purpose in purposes.values():
                 if kind not in purpose.kinds:
                     continue
-                chain_steps = steps(chain, 0, "approval_missing") if chain else []
+                chain_steps = steps(chain, ACTION_CHAIN, "approval_missing") if chain else []
                 if purpose.approvals:
-                    chain_steps += steps(purpose.approvals, 1, "approval_missing")
+                    chain_steps += steps(purpose.approvals, PURPOSE_CHAIN, "approval_missing")
                 ev = evidence(purpose.evidence, purpose.rule, None)
                 if chain:
                     ev += evidence(chain.evidence, chain.rule, chain.clause)
@@ -224,8 +230,7 @@ def _requirements(
                         retention=cite(chain.rule, chain.clause) if chain and chain.retention_ended else None,
                         steps=all_steps,
                         conditional=any(s.when for s in all_steps),
-                        exempt_roles=frozenset(e.role for e in exempt),
-                        exemption=cite(exempt[0].rule, exempt[0].clause) if exempt else None,
+                        exemptions=exemptions,
                         obligations=tuple(obligations),
                     )
     return out

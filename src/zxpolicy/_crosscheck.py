@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from ._decision import ENGINE_CODES
 from ._hints import hint, listing
-from ._schema import CHECKS, Evidence, PolicyDocument, Step
+from ._schema import CHECKS, MAX_ORDERED_STEPS, MAX_STEPS, Evidence, PolicyDocument, Step
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -26,6 +26,7 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
         "levels": [x.id for x in doc.levels],
         "kinds": [x.id for x in doc.kinds],
         "actions": [x.id for x in doc.actions],
+        "obligations": [x.id for x in doc.obligations],
         "roles": [x.id for x in doc.roles],
         "orgs": [x.id for x in doc.orgs],
         "rules": [x.id for x in doc.rules],
@@ -68,7 +69,9 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
     def evidence(path: tuple[str | int, ...], given: Sequence[Evidence]) -> Iterator[Problem]:
         for j, ev in enumerate(given):
             yield from rule((*path, j, "rule"), ev.rule)
-            if ev.code not in doc.reasons:
+            if ev.code in ENGINE_CODES:
+                yield (*path, j, "code"), f"`{ev.code}` is a code of the engine's own; name the evidence's own code"
+            elif ev.code not in doc.reasons:
                 yield (*path, j, "code"), f"no message for reason code `{ev.code}`; add it to `reasons`"
 
     # The org tree: every parent exists, and following parents never comes back.
@@ -99,12 +102,13 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
     for i, sep in enumerate(doc.separations):
         yield from rule(("separations", i, "rule"), sep.rule)
         yield from known_one(("separations", i, "role"), sep.role, roles, "role")
-        yield from known(("separations", i, "barred_kinds"), sep.barred_kinds, kinds, "kind")
 
-    for i, ob in enumerate(doc.obligations):
-        yield from rule(("obligations", i, "rule"), ob.rule)
-        yield from known(("obligations", i, "actions"), ob.actions, actions, "action")
-        yield from known(("obligations", i, "kinds"), ob.kinds, kinds, "kind")
+    duties = set(ids["obligations"])
+    for i, ob in enumerate(doc.obligation_rules):
+        yield from rule(("obligation_rules", i, "rule"), ob.rule)
+        yield from known_one(("obligation_rules", i, "id"), ob.id, duties, "obligation")
+        yield from known(("obligation_rules", i, "actions"), ob.actions, actions, "action")
+        yield from known(("obligation_rules", i, "kinds"), ob.kinds, kinds, "kind")
 
     for i, p in enumerate(doc.purposes):
         yield from rule(("purposes", i, "rule"), p.rule)
@@ -132,6 +136,10 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
                     "add the kind to the purpose or leave it out of this grant"
                 )
 
+    longest_purpose_chain = max((len(p.approvals.steps) for p in doc.purposes if p.approvals), default=0)
+    longest_level = max((len(s) for s in doc.classification.steps.values()), default=0)
+    if longest_purpose_chain + longest_level > MAX_STEPS:
+        yield ("classification", "steps"), f"with the purposes' chains a request may need more than {MAX_STEPS} approvals"
     covered: dict[tuple[str, str], str] = {}
     for i, a in enumerate(doc.approvals):
         yield from rule(("approvals", i, "rule"), a.rule)
@@ -139,6 +147,14 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
         yield from known(("approvals", i, "kinds"), a.kinds, kinds, "kind")
         yield from steps(("approvals", i, "steps"), a.steps, a.evidence)
         yield from evidence(("approvals", i, "evidence"), a.evidence)
+        yield from known(("approvals", i, "obligations"), a.obligations, duties, "obligation")
+        if a.ordered and len(a.steps) > MAX_ORDERED_STEPS:
+            yield ("approvals", i, "steps"), f"an ordered chain has at most {MAX_ORDERED_STEPS} steps"
+        most = len(a.steps) + longest_purpose_chain + longest_level
+        if most > MAX_STEPS:
+            yield ("approvals", i, "steps"), (
+                f"with its purposes' and levels' steps a request may need {most} approvals; at most {MAX_STEPS}"
+            )
         for action in a.actions:
             for kind in a.kinds:
                 if (action, kind) in covered:

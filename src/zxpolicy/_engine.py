@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._approvals import Failure, fill_steps
-from ._compile import Requirement, StepSpec, Tables, compile_policy
+from ._compile import CLASSIFICATION, Requirement, StepSpec, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
@@ -261,11 +261,12 @@ class Engine:
         if need.conditional:
             steps = tuple(s for s in steps if all(r.evidence.get(k) == v for k, v in s.when))
         person = r.subject.person
-        if need.exemption is not None and need.exempt_roles & person.roles and person.org == r.resource.org:
-            kept = tuple(s for s in steps if s.code != "clearance_insufficient")
-            if len(kept) < len(steps):
+        if need.exemptions and person.org == r.resource.org:
+            lifted = next((need.exemptions[x] for x in t.role_order if x in person.roles and x in need.exemptions), None)
+            kept = tuple(s for s in steps if s.group != CLASSIFICATION)
+            if lifted is not None and len(kept) < len(steps):
                 steps = kept
-                held.append(say("granted", need.exemption, need.exemption.zh, need.exemption.en))
+                held.append(say("granted", lifted, lifted.zh, lifted.en))
 
         filling = fill_steps(steps, r, t.scope)
         missing = []

@@ -62,6 +62,12 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             continue
         for dup in doc.duplicates:
             problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
+        for empty in doc.empty:
+            # `key:` with nothing after it: never read as "no restriction" or "the default".
+            msg = f"`{empty[-1]}` has no value; write one, or leave the key out"
+            if "：" in str(empty[-1]):
+                msg = f"`{empty[-1]}`: a full-width `：` — YAML needs the ASCII `:`"
+            problems.append(_at(doc, empty, _dotted(empty), msg, key=True))
         for section, value in doc.data.items():
             if section not in SECTIONS:
                 msg = f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}"
@@ -101,8 +107,8 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
 
 # Where the default policy keeps each section, to say where a missing one belongs.
 _HOME = {
-    **dict.fromkeys(("levels", "kinds", "actions", "roles"), "vocabulary.yaml"),
-    **dict.fromkeys(("rules", "settings", "consent", "separations", "obligations", "reasons"), "rules.yaml"),
+    **dict.fromkeys(("levels", "kinds", "actions", "obligations", "roles"), "vocabulary.yaml"),
+    **dict.fromkeys(("rules", "settings", "consent", "separations", "obligation_rules", "reasons"), "rules.yaml"),
     **{s: f"{s}.yaml" for s in ("orgs", "purposes", "grants", "approvals", "classification", "assignments")},
 }
 

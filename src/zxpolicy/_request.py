@@ -318,12 +318,13 @@ def read_request(
     read_approvals: list[ReadApproval] = []
     if approvals is None:
         approvals = ()
-    if not _is_collection(approvals):
+    items = list(approvals) if _is_collection(approvals) else None  # counted as read, not as claimed
+    if items is None:
         r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}", f"应为审批列表，实为{_typename(approvals)}")
-    elif len(approvals) > MAX_APPROVALS:
-        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(approvals)}", f"审批最多{MAX_APPROVALS}条，实为{len(approvals)}条")
+    elif len(items) > MAX_APPROVALS:
+        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(items)}", f"审批最多{MAX_APPROVALS}条，实为{len(items)}条")
     else:
-        for i, item in enumerate(list(approvals)):
+        for i, item in enumerate(items):
             read = r.approval(item, f"approvals[{i}]")
             if read is not None:
                 read_approvals.append(read)

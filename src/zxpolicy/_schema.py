@@ -17,6 +17,11 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Ids = Annotated[list[Id], Field(min_length=1)]
 
+# Approval steps one request may need in all (its action's chain, its purpose's, its level's), and
+# in one ordered chain: enough for any real chain, and a bound on the work of filling them.
+MAX_STEPS = 6
+MAX_ORDERED_STEPS = 4
+
 # The engine's built-in checks; each is bound to one rule in rules.yaml.
 CHECKS = ("deny_by_default", "purpose", "grant", "org_scope", "password", "status", "level")
 
@@ -42,6 +47,10 @@ class Kind(_Named):
 
 class Action(_Named):
     pass
+
+
+class ObligationId(_Named):
+    id: Code
 
 
 class Role(_Named):
@@ -75,11 +84,11 @@ class Separation(_Model):
     rule: RuleId
     clause: Text | None = None
     role: Id
-    exclusive: bool = False
-    barred_kinds: list[Id] = []
+    exclusive: bool  # holding it with any other role of the policy denies everything
+    bars_credit_information: bool  # it never acts on a kind marked `credit_information`
 
 
-class Obligation(_Model):
+class ObligationRule(_Model):
     rule: RuleId
     clause: Text | None = None
     id: Code
@@ -97,7 +106,7 @@ class Evidence(_Model):
     rule: RuleId | None = None  # defaults to the rule of the entry it belongs to
     clause: Text | None = None
     code: Code
-    one_of: list[Text] | None = None
+    one_of: Annotated[list[Text], Field(min_length=1)] | None = None
 
 
 class Step(_Model):
@@ -116,8 +125,8 @@ def _steps(value: object) -> object:
 class Chain(_Model):
     rule: RuleId
     clause: Text | None = None
-    ordered: bool = False
-    steps: list[Step]
+    ordered: bool
+    steps: Annotated[list[Step], Field(min_length=1)]  # no chain at all is said by leaving it out
 
     _bare_steps = field_validator("steps", mode="before")(_steps)
 
@@ -185,13 +194,14 @@ class PolicyDocument(_Model):
     levels: Annotated[list[Level], Field(min_length=1)]
     kinds: Annotated[list[Kind], Field(min_length=1)]
     actions: Annotated[list[Action], Field(min_length=1)]
+    obligations: list[ObligationId]
     roles: Annotated[list[Role], Field(min_length=1)]
     orgs: Annotated[list[Org], Field(min_length=1)]
     rules: Annotated[list[Rule], Field(min_length=1)]
     settings: Settings
     consent: ConsentRule
     separations: list[Separation]
-    obligations: list[Obligation]
+    obligation_rules: list[ObligationRule]
     reasons: dict[Code, Message]
     purposes: Annotated[list[Purpose], Field(min_length=1)]
     grants: list[Grant]

@@ -20,6 +20,7 @@ class YamlDocument:
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     duplicates: list[Path_] = field(default_factory=list)
+    empty: list[Path_] = field(default_factory=list)  # mapping keys whose value is null
 
     def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """The (line, column) of the value at ``path``, or of its nearest parent that has one."""
@@ -56,6 +57,8 @@ def _walk(node: yaml.Node, path: Path_, doc: YamlDocument) -> None:
                 doc.duplicates.append(child)
             seen.add(key)
             doc.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if isinstance(value_node, yaml.ScalarNode) and value_node.tag == "tag:yaml.org,2002:null":
+                doc.empty.append(child)
             _walk(value_node, child, doc)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):

@@ -118,7 +118,7 @@ def _apply_flags(body: dict[str, Any], flags: dict[str, Any]) -> None:
         body["subject"] = _read_json_text(subject, "--subject") if subject.lstrip().startswith("{") else subject
     resource = body.get("resource") if isinstance(body.get("resource"), dict) else None
     fields = {"kind": "kind", "level": "level", "org": "org", "customer": "customer_id", "retention_until": "retention_until"}
-    if any(flags[f] for f in fields) or resource is None and flags["kind"]:
+    if any(flags[f] for f in fields):
         resource = dict(resource or {"id": flags["resource_id"]})
         for flag, name in fields.items():
             if flags[flag] is not None:
@@ -137,7 +137,10 @@ def _apply_flags(body: dict[str, Any], flags: dict[str, Any]) -> None:
         key, sep, value = item.partition("=")
         if not sep:
             raise click.UsageError(f"--evidence `{item}`: expected KEY=VALUE")
-        body.setdefault("evidence", {})[key] = value
+        evidence = body.setdefault("evidence", {})
+        if not isinstance(evidence, dict):
+            raise click.UsageError("the request JSON's `evidence` must be an object to add --evidence to it")
+        evidence[key] = value
 
 
 def _file_or_json(value: str, what: str) -> Any:
