@@ -153,7 +153,7 @@ def test_engine_casbin_itself_agrees_on_every_grant_and_a_sample_of_the_rest(eng
             continue
         sampled += 1
         sub, key = q[0], q[1:]
-        roles = engine._tables.vocabulary.people[sub].person.roles if sub in v["users"] else {sub}
+        roles = engine._tables.vocabulary.people[sub].roles if sub in v["users"] else {sub}
         expected = any(r in t.roles_for.get(key, ()) for r in roles)  # type: ignore[arg-type]
         if enforcer.enforce(*q) != expected:
             mismatches.append(f"{q}: engine.casbin={not expected} tables={expected}")
@@ -174,7 +174,7 @@ def test_every_user_request_agrees_with_casbin(engine: zxpolicy.Engine, by_actio
     allowed_count = 0
     for q in _space(v, v["users"]):
         user, key = q[0], q[1:]
-        roles = people[user].person.roles
+        roles = people[user].roles
         assert roles == assignments[user]
         expected = any(r in t.roles_for.get(key, ()) for r in roles)  # type: ignore[arg-type]
         assert expected == any((r, *key) in t.grants for r in roles)
@@ -350,7 +350,7 @@ def test_management_api_implicit_roles_for_every_user(engine: zxpolicy.Engine) -
 def test_management_api_implicit_users_for_a_grant(engine: zxpolicy.Engine, permission: tuple[str, ...]) -> None:
     t = engine._tables
     users = sorted(engine.casbin.get_implicit_users_for_permission(*permission))
-    expected = sorted(uid for uid, s in t.vocabulary.people.items() if s.person.roles & set(t.roles_for[permission]))
+    expected = sorted(uid for uid, s in t.vocabulary.people.items() if s.roles & set(t.roles_for[permission]))
     assert users == expected
     assert users  # each of these grants is held by some demo user
 

@@ -14,13 +14,34 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason
-from ._request import Person, ReadSubject, Vocabulary
 from ._schema import Chain, Evidence, PolicyDocument, Step, grant_rows
 
 Key = tuple[str, str, str, str]  # action, kind, purpose, level
 
 # The chains whose steps a request may need, in the order `missing_approvals` lists them.
 ACTION_CHAIN, PURPOSE_CHAIN, CLASSIFICATION = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone who asks or approves: an id, the policy's roles held, an organisation."""
+
+    id: str
+    roles: frozenset[str]  # the roles of the policy the person holds; others grant nothing
+    org: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What reading a request needs to know of the policy."""
+
+    roles: frozenset[str]
+    orgs: frozenset[str]
+    kinds: frozenset[str]
+    levels: frozenset[str]
+    actions: frozenset[str]
+    people: Mapping[str, Person]  # the assignments, by id
+    aliases: Mapping[str, str]  # Chinese labels → ids, for hints only
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True)
-class Separation:
+class SeparationRule:
     role: str
     exclusive: bool
     barred_kinds: frozenset[str]
@@ -83,7 +104,7 @@ class Messages:
         self._text = {code: (m.zh, m.en) for code, m in doc.reasons.items()}
 
     def reason(self, code: str, cite: Cite, zh: str = "", en: str = "") -> Reason:
-        tzh, ten = self._text.get(code, ("{detail}", "{detail}"))
+        tzh, ten = self._text[code]  # every code has a message: the loader checks
         return Reason(code, cite.rule, cite.clause, tzh.format(detail=zh), ten.format(detail=en))
 
 
@@ -93,14 +114,12 @@ class Tables:
     role_order: tuple[str, ...]
     role_label: Mapping[str, tuple[str, str]]
     org_label: Mapping[str, tuple[str, str]]
-    level_rank: Mapping[str, int]
     purposes: Mapping[str, frozenset[str]]  # purpose → the kinds it applies to
-    purpose_consent: Mapping[str, bool]
     scope: Mapping[str, frozenset[str]]  # org → itself and every org above it
     grants: Mapping[tuple[str, str, str, str, str], Reason]  # role, action, kind, purpose, level
     roles_for: Mapping[Key, tuple[str, ...]]  # the roles granted each action × kind × purpose × level
     requirements: Mapping[Key, Requirement]
-    separations: tuple[Separation, ...]
+    separations: tuple[SeparationRule, ...]
     checks: Mapping[str, Cite]  # built-in check → its rule
     password_max_age: timedelta
     engine: Cite
@@ -139,9 +158,7 @@ def compile_policy(doc: PolicyDocument) -> Tables:
 
     requirements = _requirements(doc, cite, role_label)
     credit = frozenset(k.id for k in doc.kinds if k.credit_information)
-    people = {
-        a.id: ReadSubject(Person(a.id, frozenset(a.roles), a.org), "active", None, False) for a in doc.assignments
-    }
+    people = {a.id: Person(a.id, frozenset(a.roles), a.org) for a in doc.assignments}
     vocabulary = Vocabulary(
         roles=frozenset(role_label),
         orgs=frozenset(parents),
@@ -162,15 +179,13 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         role_order=tuple(role_label),
         role_label=MappingProxyType(role_label),
         org_label=MappingProxyType({o.id: (o.zh, o.en) for o in doc.orgs}),
-        level_rank=MappingProxyType({lv: i for i, lv in enumerate(all_levels)}),
         purposes=MappingProxyType({p.id: frozenset(p.kinds) for p in doc.purposes}),
-        purpose_consent=MappingProxyType({p.id: p.consent for p in doc.purposes}),
         scope=MappingProxyType(scope),
         grants=MappingProxyType(grants),
         roles_for=MappingProxyType({k: tuple(v) for k, v in roles_for.items()}),
         requirements=MappingProxyType(requirements),
         separations=tuple(
-            Separation(s.role, s.exclusive, credit if s.bars_credit_information else frozenset(), cite(s.rule, s.clause))
+            SeparationRule(s.role, s.exclusive, credit if s.bars_credit_information else frozenset(), cite(s.rule, s.clause))
             for s in doc.separations
         ),
         checks=MappingProxyType({r.check: cite(r.id) for r in doc.rules if r.check}),

@@ -13,18 +13,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._approvals import Failure, fill_steps
-from ._compile import CLASSIFICATION, Requirement, StepSpec, Tables, compile_policy
+from ._approvals import fill_steps
+from ._compile import CLASSIFICATION, Requirement, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
+from ._explain import approved_by, consent_detail, failure_detail
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
-from ._request import BadField, ReadApproval, Request, read_request
+from ._request import BadField, Request, read_request
 from ._schema import PolicyDocument
 
 __all__ = ["Engine"]
 
-_KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
-_ARGUMENTS = frozenset(("subject", "resource", "purpose", *_KEYWORDS))
+# The fields of a request: check's arguments by name, as a batch item or the CLI's JSON has them.
+KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
+REQUEST_FIELDS = ("subject", "resource", "purpose", *KEYWORDS)
+
+
+def _is_field(key: object) -> bool:
+    return isinstance(key, str) and key in REQUEST_FIELDS
 
 
 class Engine:
@@ -117,10 +123,10 @@ class Engine:
         try:
             if not isinstance(item, Mapping):
                 return self._unreadable([BadField("request", "expected a mapping of check's arguments", "应为 check 参数的映射")])
-            unknown = sorted(repr(k) if not isinstance(k, str) else k for k in item if k not in _ARGUMENTS)
+            unknown = sorted(k if isinstance(k, str) else repr(k) for k in item if not _is_field(k))
             if unknown:
                 return self._unreadable([BadField(k, "unknown argument", "未知参数") for k in unknown])
-            keywords = {k: item[k] for k in _KEYWORDS if k in item}
+            keywords = {k: item[k] for k in KEYWORDS if k in item}
             return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
         except Exception as exc:  # fail closed, as in check
             return self._failed(exc)
@@ -238,7 +244,7 @@ class Engine:
         if need.consent is not None:
             failed = _consent_faults(r)
             for code in failed:
-                zh, en = _consent_detail(code, r)
+                zh, en = consent_detail(code, r)
                 deny.append(say(code, need.consent, zh, en))
             if not failed and r.consent is not None:
                 cid = r.consent.id or r.consent.customer_id
@@ -275,9 +281,9 @@ class Engine:
                 missing.append(step.roles)
                 deny.append(say(step.code, step.cite, step.zh, step.en))
             else:
-                held.append(say("granted", step.cite, _approved_by(got, step, t, "zh"), _approved_by(got, step, t, "en")))
+                held.append(say("granted", step.cite, approved_by(got, step, t, "zh"), approved_by(got, step, t, "en")))
         for f in filling.failures:
-            zh, en = _failure_detail(f, r, t)
+            zh, en = failure_detail(f, r, t)
             deny.append(say(f.code, f.step.cite, zh, en))
         return tuple(missing), held
 
@@ -298,46 +304,3 @@ def _consent_faults(r: Request) -> list[str]:
     if c.revoked:
         faults.append("consent_revoked")
     return faults
-
-
-def _consent_detail(code: str, r: Request) -> tuple[str, str]:
-    if code == "consent_purpose_mismatch":
-        return f"`{r.purpose}`", f"`{r.purpose}`"
-    if code == "consent_customer_mismatch" and r.consent is not None:
-        if r.resource.customer_id is None:
-            return "资料未注明客户（`customer_id`）", "the resource names no customer (`customer_id`)"
-        pair = f"`{r.consent.customer_id}` ≠ `{r.resource.customer_id}`"
-        return f"授权客户与资料客户不同：{pair}", f"the consent's customer is not the resource's: {pair}"
-    return "", ""
-
-
-def _failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
-    """Why one approval did not count, in Chinese and English."""
-    ap = f.approval
-    who = f"`{ap.approver_id}`"
-    role_zh, role_en = t.role_label.get(ap.role, (ap.role, ap.role))
-    if f.code == "self_approval":
-        return f"{who}是申请人本人", f"{who} is the requester"
-    if f.code == "approver_lacks_role" and f.why == "unknown":
-        return f"{who}不在用户清单中", f"{who} is not in the assignments"
-    if f.code == "approver_lacks_role":
-        return f"{who}不具备{role_zh}角色", f"{who} does not hold {role_en}"
-    if f.code == "approval_mismatch":
-        what = f"`{ap.action}` `{ap.resource_id}`"
-        return f"{who}的审批针对{what}", f"{who} approved {what}"
-    if f.code == "approver_out_of_scope" and f.why == "own_org":
-        return f"{who}须为申请人本机构的{role_zh}", f"{who} must be a {role_en} of the requester's own organisation"
-    if f.code == "approver_out_of_scope":
-        return f"{who}不属于申请人所在或上级机构", f"{who} is not of the requester's organisation or one above it"
-    if f.code == "approver_reused":
-        return f"{who}已审批另一环节", f"{who} already fills another step"
-    if f.why == "after_request":
-        return f"{who}的审批晚于申请时间", f"{who} approved after the request"
-    return f"{who}的审批须晚于上一环节", f"{who} must approve after the step before"
-
-
-def _approved_by(ap: ReadApproval, step: StepSpec, t: Tables, lang: str) -> str:
-    label = t.role_label.get(ap.role, (ap.role, ap.role))
-    if lang == "zh":
-        return f"{step.cite.zh}：`{ap.approver_id}`（{label[0]}）"
-    return f"{step.cite.en}: `{ap.approver_id}` ({label[1]})"

@@ -40,14 +40,17 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
 
     problems: list[PolicyProblem] = []
     docs: list[YamlDocument] = []
+    digest = hashlib.sha256()  # of the bytes parsed, so that the version names what was loaded
     for path in files:
         try:
-            docs.append(read_yaml(path, path.name))
+            raw = path.read_bytes()
+            digest.update(path.name.encode() + b"\0" + raw + b"\0")
+            docs.append(read_yaml(raw.decode("utf-8"), path.name))
         except yaml.YAMLError as exc:
-            problems.append(_yaml_problem(path, exc))
+            problems.append(_yaml_problem(path, raw.decode("utf-8"), exc))
         except UnicodeDecodeError as exc:
-            raw = path.read_bytes()[: exc.start]
-            line, col = raw.count(b"\n") + 1, len(raw) - (raw.rfind(b"\n") + 1) + 1
+            head = raw[: exc.start]
+            line, col = head.count(b"\n") + 1, len(head) - (head.rfind(b"\n") + 1) + 1
             problems.append(PolicyProblem(path.name, line, col, "", "not UTF-8 text; save the file as UTF-8"))
         except OSError as exc:
             problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
@@ -99,9 +102,6 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     if problems:
         raise PolicyError(problems)
 
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16])
 
 
@@ -166,15 +166,15 @@ def _from_pydantic(
     return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
 
 
-def _yaml_problem(path: Path, exc: yaml.YAMLError) -> PolicyProblem:
+def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> PolicyProblem:
     """A YAML syntax error with its position and PyYAML's own words (context, then problem)."""
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
-        text = path.read_text(encoding="utf-8", errors="replace")[: exc.position]
-        line, col = text.count("\n") + 1, exc.position - (text.rfind("\n") + 1) + 1
+        head = text[: exc.position]
+        line, col = head.count("\n") + 1, exc.position - (head.rfind("\n") + 1) + 1
         return PolicyProblem(path.name, line, col, "", f"not valid YAML: character {exc.character!r} is not allowed")
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = text.splitlines()
     # A full-width colon or comma (typed with a Chinese input method) is the commonest cause; PyYAML
     # reports it on the line after.
     for number in (line, line - 1):

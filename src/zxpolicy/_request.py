@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from ._compile import Person, Vocabulary
 from ._hints import hint
 from ._types import Approval, Consent, Resource, Subject
 
@@ -20,13 +21,6 @@ from ._types import Approval, Consent, Resource, Subject
 MAX_APPROVALS = 32
 
 _FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in (Subject, Resource, Consent, Approval)}
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    roles: frozenset[str]  # the roles of the policy the person holds; others grant nothing
-    org: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,24 +80,6 @@ class BadField:
     message: str
     message_zh: str
     code: str = "invalid_request"  # or "unknown_subject"; `level` fields are reported under C-03
-
-
-class Vocabulary:
-    """What the reader needs to know of the policy."""
-
-    def __init__(
-        self,
-        roles: frozenset[str],
-        orgs: frozenset[str],
-        kinds: frozenset[str],
-        levels: frozenset[str],
-        actions: frozenset[str],
-        people: Mapping[str, ReadSubject],
-        aliases: Mapping[str, str],
-    ) -> None:
-        self.roles, self.orgs, self.kinds, self.levels, self.actions = roles, orgs, kinds, levels, actions
-        self.people = people
-        self.aliases = aliases  # Chinese labels → ids, for hints only
 
 
 class _Reader:
@@ -209,7 +185,8 @@ class _Reader:
             known = self.vocab.people.get(value)
             if known is None:
                 self.fail(field, f"`{value}` is not in the policy's assignments", f"`{value}`不在用户清单中", "unknown_subject")
-            return known
+                return None
+            return ReadSubject(known, "active", None, False)  # assignments carry no account state
         data = self.record(value, Subject, field)
         if data is None:
             return None
@@ -271,8 +248,7 @@ class _Reader:
         approver_id: str | None = None
         if isinstance(raw, str) and raw:
             approver_id = raw
-            known = self.vocab.people.get(raw)
-            approver = known.person if known else None  # unknown id: approver_lacks_role later
+            approver = self.vocab.people.get(raw)  # an unknown id: approver_lacks_role later
         elif raw is not None and not isinstance(raw, str):
             read = self.person(raw, f"{field}.approver")
             approver = read.person if read else None

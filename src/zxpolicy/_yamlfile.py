@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -30,9 +29,8 @@ class YamlDocument:
         return table.get(path, (1, 1))
 
 
-def read_yaml(path: Path, shown_as: str) -> YamlDocument:
-    """Parse ``path``. Raises ``yaml.YAMLError`` (with a mark) on a syntax error."""
-    text = path.read_text(encoding="utf-8")
+def read_yaml(text: str, shown_as: str) -> YamlDocument:
+    """Parse ``text``. Raises ``yaml.YAMLError`` (with a mark) on a syntax error."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

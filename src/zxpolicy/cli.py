@@ -15,12 +15,10 @@ import click
 from . import __version__
 from ._bundled import model_conf, resolve_policy_dir
 from ._decision import Decision
-from ._engine import Engine
+from ._engine import KEYWORDS, REQUEST_FIELDS, Engine
 from ._errors import PolicyError
 from ._hints import hint
 from ._loader import load_policy
-
-_FIELDS = ("subject", "resource", "purpose", "action", "consent", "approvals", "evidence", "at")
 
 EXIT_DENIED = 1
 EXIT_ERROR = 2
@@ -97,12 +95,12 @@ def check(request: str | None, policy: str | None, **flags: Any) -> None:
     body = _read_json(request, "request") if request else {}
     if not isinstance(body, dict):
         raise click.UsageError("the request JSON must be an object")
-    unknown = sorted(set(body) - set(_FIELDS))
+    unknown = sorted(set(body) - set(REQUEST_FIELDS))
     if unknown:
-        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], _FIELDS)}")
+        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], REQUEST_FIELDS)}")
     _apply_flags(body, flags)
     engine = _engine(policy)
-    args = {k: body[k] for k in _FIELDS[3:] if k in body}
+    args = {k: body[k] for k in KEYWORDS if k in body}
     decision = engine.check(body.get("subject"), body.get("resource"), body.get("purpose"), **args)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))

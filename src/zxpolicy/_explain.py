@@ -1,0 +1,50 @@
+"""Words for reasons: the details that say, in Chinese and English, what exactly held or failed."""
+
+from __future__ import annotations
+
+from ._approvals import Failure
+from ._compile import StepSpec, Tables
+from ._request import ReadApproval, Request
+
+
+def consent_detail(code: str, r: Request) -> tuple[str, str]:
+    if code == "consent_purpose_mismatch":
+        return f"`{r.purpose}`", f"`{r.purpose}`"
+    if code == "consent_customer_mismatch" and r.consent is not None:
+        if r.resource.customer_id is None:
+            return "资料未注明客户（`customer_id`）", "the resource names no customer (`customer_id`)"
+        pair = f"`{r.consent.customer_id}` ≠ `{r.resource.customer_id}`"
+        return f"授权客户与资料客户不同：{pair}", f"the consent's customer is not the resource's: {pair}"
+    return "", ""
+
+
+def failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
+    """Why one approval did not count, in Chinese and English."""
+    ap = f.approval
+    who = f"`{ap.approver_id}`"
+    role_zh, role_en = t.role_label.get(ap.role, (ap.role, ap.role))
+    if f.code == "self_approval":
+        return f"{who}是申请人本人", f"{who} is the requester"
+    if f.code == "approver_lacks_role" and f.why == "unknown":
+        return f"{who}不在用户清单中", f"{who} is not in the assignments"
+    if f.code == "approver_lacks_role":
+        return f"{who}不具备{role_zh}角色", f"{who} does not hold {role_en}"
+    if f.code == "approval_mismatch":
+        what = f"`{ap.action}` `{ap.resource_id}`"
+        return f"{who}的审批针对{what}", f"{who} approved {what}"
+    if f.code == "approver_out_of_scope" and f.why == "own_org":
+        return f"{who}须为申请人本机构的{role_zh}", f"{who} must be a {role_en} of the requester's own organisation"
+    if f.code == "approver_out_of_scope":
+        return f"{who}不属于申请人所在或上级机构", f"{who} is not of the requester's organisation or one above it"
+    if f.code == "approver_reused":
+        return f"{who}已审批另一环节", f"{who} already fills another step"
+    if f.why == "after_request":
+        return f"{who}的审批晚于申请时间", f"{who} approved after the request"
+    return f"{who}的审批须晚于上一环节", f"{who} must approve after the step before"
+
+
+def approved_by(ap: ReadApproval, step: StepSpec, t: Tables, lang: str) -> str:
+    label = t.role_label.get(ap.role, (ap.role, ap.role))
+    if lang == "zh":
+        return f"{step.cite.zh}：`{ap.approver_id}`（{label[0]}）"
+    return f"{step.cite.en}: `{ap.approver_id}` ({label[1]})"
