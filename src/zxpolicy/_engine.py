@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +98,6 @@ class Engine:
                 approvals,
                 evidence,
                 at,
-                datetime.now(timezone.utc),
             )
             if isinstance(read, list):
                 return self._unreadable(read)

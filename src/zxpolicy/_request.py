@@ -274,7 +274,6 @@ def read_request(
     approvals: Any,
     evidence: Any,
     at: Any,
-    now: datetime,
 ) -> Request | list[BadField]:
     """Read every field; return the request, or one ``BadField`` per field that cannot be read."""
     r = _Reader(vocab)
@@ -314,7 +313,7 @@ def read_request(
                     r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
                 elif value:
                     read_evidence[key] = value
-    when = now.astimezone(timezone.utc) if at is None else r.as_time(at, "at")
+    when = datetime.now(timezone.utc) if at is None else r.as_time(at, "at")
     if r.bad or read_subject is None or read_resource is None or when is None:
         return r.bad or [BadField("request", "cannot be read", "无法读取")]
     return Request(
