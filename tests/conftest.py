@@ -17,9 +17,38 @@ REPO = Path(__file__).resolve().parent.parent
 POLICIES = REPO / "policies"
 
 
+class Explaining:
+    """The bundled engine, whose ``check`` also runs ``explain`` on the same request and asserts
+    that the two agree: so every scenario test checks ``explain`` too."""
+
+    def __init__(self, engine: zxpolicy.Engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def check(self, *args: object, **kwargs: object) -> zxpolicy.Decision:
+        decision = self._engine.check(*args, **kwargs)  # type: ignore[arg-type]
+        assert_explains(self._engine.explain(*args, **kwargs), decision)  # type: ignore[arg-type]
+        return decision
+
+
+def assert_explains(explanation: zxpolicy.Explanation, decision: zxpolicy.Decision) -> None:
+    """The explanation's decision is check's, and its stages account for every reason."""
+    assert explanation.decision == decision
+    failed = [r for s in explanation.stages if not s.passed for r in s.reasons]
+    passed = [r for s in explanation.stages if s.passed for r in s.reasons]
+    if decision.allowed:
+        assert not failed
+        assert sorted(passed, key=repr) == sorted(decision.reasons, key=repr)
+    else:
+        assert sorted(failed, key=repr) == sorted(decision.reasons, key=repr)
+        assert any(not s.passed for s in explanation.stages)
+
+
 @pytest.fixture(scope="session")
-def engine() -> zxpolicy.Engine:
-    return zxpolicy.load(POLICIES)
+def engine() -> Explaining:
+    return Explaining(zxpolicy.load(POLICIES))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@
 ``PolicyError`` (with every problem's file, line and column) for a policy that does not load.
 """
 
-from ._decision import Decision, Reason
+from ._decision import Decision, Explanation, Reason, Stage
 from ._default import check, load
 from ._engine import Engine
 from ._errors import PolicyError, PolicyProblem, ZxpolicyError
@@ -20,10 +20,12 @@ __all__ = [
     "Consent",
     "Decision",
     "Engine",
+    "Explanation",
     "PolicyError",
     "PolicyProblem",
     "Reason",
     "Resource",
+    "Stage",
     "Subject",
     "ZxpolicyError",
     "check",

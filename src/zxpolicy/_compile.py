@@ -62,6 +62,7 @@ class StepSpec:
     when: tuple[tuple[str, str], ...]  # evidence key = value for the step to apply
     group: int  # steps of one chain share a group
     ordered: bool
+    path: str  # where the step is in the policy, e.g. `approvals[0].steps[1]`
     code: str  # the deny code when it is missing
     cite: Cite
     zh: str  # the roles, for messages
@@ -74,6 +75,7 @@ class EvidenceSpec:
     one_of: frozenset[str] | None
     code: str
     cite: Cite
+    path: str  # where the requirement is in the policy, e.g. `purposes[3].evidence[0]`
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Tables:
     purposes: Mapping[str, frozenset[str]]  # purpose → the kinds it applies to
     scope: Mapping[str, frozenset[str]]  # org → itself and every org above it
     grants: Mapping[tuple[str, str, str, str, str], Reason]  # role, action, kind, purpose, level
+    grant_path: Mapping[tuple[str, str, str, str, str], str]  # the same keys → `grants[i]`, the entry granting
     roles_for: Mapping[Key, tuple[str, ...]]  # the roles granted each action × kind × purpose × level
     requirements: Mapping[Key, Requirement]
     separations: tuple[SeparationRule, ...]
@@ -146,13 +149,16 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         scope[org] = frozenset(chain)
 
     grants: dict[tuple[str, str, str, str, str], Reason] = {}
+    grant_path: dict[tuple[str, str, str, str, str], str] = {}
     roles_for: dict[Key, list[str]] = {}
+    entry = {id(g): i for i, g in enumerate(doc.grants)}
     for role, action, kind, purpose, level, g in grant_rows(doc):
         if (role, action, kind, purpose, level) in grants:
             continue  # the first grant in file order is the one cited
         c = cite(g.rule, g.clause)
         zh, en = role_label[role]
         grants[role, action, kind, purpose, level] = messages.reason("granted", c, f"{c.zh}（{zh}）", f"{c.en} ({en})")
+        grant_path[role, action, kind, purpose, level] = f"grants[{entry[id(g)]}]"
         roles_for.setdefault((action, kind, purpose, level), []).append(role)
     all_levels = [lv.id for lv in doc.levels]
 
@@ -182,6 +188,7 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         purposes=MappingProxyType({p.id: frozenset(p.kinds) for p in doc.purposes}),
         scope=MappingProxyType(scope),
         grants=MappingProxyType(grants),
+        grant_path=MappingProxyType(grant_path),
         roles_for=MappingProxyType({k: tuple(v) for k, v in roles_for.items()}),
         requirements=MappingProxyType(requirements),
         separations=tuple(
@@ -199,44 +206,55 @@ def _requirements(
     doc: PolicyDocument, cite: Callable[..., Cite], role_label: Mapping[str, tuple[str, str]]
 ) -> dict[Key, Requirement]:
 
-    def steps(chain: Chain, group: int, code: str) -> list[StepSpec]:
+    def steps(chain: Chain, group: int, code: str, path: str) -> list[StepSpec]:
         c = cite(chain.rule, chain.clause)
-        return [_step(s, group, chain.ordered, code, c, role_label) for s in chain.steps]
-
-    def evidence(items: list[Evidence], rule: str, clause: str | None) -> list[EvidenceSpec]:
         return [
-            EvidenceSpec(e.key, frozenset(e.one_of) if e.one_of else None, e.code, cite(e.rule or rule, e.clause or (None if e.rule else clause)))
-            for e in items
+            _step(s, group, chain.ordered, code, c, role_label, f"{path}.steps[{n}]") for n, s in enumerate(chain.steps)
         ]
 
-    chains = {(a, k): rule for rule in doc.approvals for a in rule.actions for k in rule.kinds}
+    def evidence(items: list[Evidence], rule: str, clause: str | None, path: str) -> list[EvidenceSpec]:
+        return [
+            EvidenceSpec(
+                e.key,
+                frozenset(e.one_of) if e.one_of else None,
+                e.code,
+                cite(e.rule or rule, e.clause or (None if e.rule else clause)),
+                f"{path}.evidence[{n}]",
+            )
+            for n, e in enumerate(items)
+        ]
+
+    chains = {(a, k): (i, rule) for i, rule in enumerate(doc.approvals) for a in rule.actions for k in rule.kinds}
     c = doc.classification
     class_cite = cite(c.rule, c.clause)
     class_steps = {
-        level: [_step(s, CLASSIFICATION, False, "clearance_insufficient", class_cite, role_label) for s in entries]
+        level: [
+            _step(s, CLASSIFICATION, False, "clearance_insufficient", class_cite, role_label, f"classification.steps.{level}[{n}]")
+            for n, s in enumerate(entries)
+        ]
         for level, entries in c.steps.items()
     }
-    purposes = {p.id: p for p in doc.purposes}
+    purposes = {p.id: (j, p) for j, p in enumerate(doc.purposes)}
     out: dict[Key, Requirement] = {}
     for action in (a.id for a in doc.actions):
         exemptions = MappingProxyType(
             {e.role: cite(e.rule, e.clause) for e in reversed(c.exemptions) if action in e.actions}
         )
         for kind in (k.id for k in doc.kinds):
-            chain = chains.get((action, kind))
+            chain_at, chain = chains.get((action, kind), (-1, None))
             consent_applies = action in doc.consent.actions and kind in doc.consent.kinds
             obligations = [o.id for o in doc.obligation_rules if action in o.actions and kind in o.kinds]
             if chain:
                 obligations += [o for o in chain.obligations if o not in obligations]
-            for purpose in purposes.values():
+            for j, purpose in purposes.values():
                 if kind not in purpose.kinds:
                     continue
-                chain_steps = steps(chain, ACTION_CHAIN, "approval_missing") if chain else []
+                chain_steps = steps(chain, ACTION_CHAIN, "approval_missing", f"approvals[{chain_at}]") if chain else []
                 if purpose.approvals:
-                    chain_steps += steps(purpose.approvals, PURPOSE_CHAIN, "approval_missing")
-                ev = evidence(purpose.evidence, purpose.rule, None)
+                    chain_steps += steps(purpose.approvals, PURPOSE_CHAIN, "approval_missing", f"purposes[{j}].approvals")
+                ev = evidence(purpose.evidence, purpose.rule, None, f"purposes[{j}]")
                 if chain:
-                    ev += evidence(chain.evidence, chain.rule, chain.clause)
+                    ev += evidence(chain.evidence, chain.rule, chain.clause, f"approvals[{chain_at}]")
                 for level in (lv.id for lv in doc.levels):
                     all_steps = tuple(chain_steps + class_steps[level])
                     out[action, kind, purpose.id, level] = Requirement(
@@ -252,7 +270,7 @@ def _requirements(
 
 
 def _step(
-    step: Step, group: int, ordered: bool, code: str, cite: Cite, role_label: Mapping[str, tuple[str, str]]
+    step: Step, group: int, ordered: bool, code: str, cite: Cite, role_label: Mapping[str, tuple[str, str]], path: str
 ) -> StepSpec:
     return StepSpec(
         roles=tuple(step.roles),
@@ -261,6 +279,7 @@ def _step(
         when=tuple(sorted((step.when or {}).items())),
         group=group,
         ordered=ordered,
+        path=path,
         code=code,
         cite=cite,
         zh="或".join(role_label[r][0] for r in step.roles),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Decision", "Reason"]
+__all__ = ["Decision", "Explanation", "Reason", "Stage"]
 
 # The reason codes the engine itself gives (RULES.md). A policy adds the codes of its evidence
 # requirements; every code needs a message in the policy's `reasons`.
@@ -95,3 +95,41 @@ class Decision:
             "obligations": list(self.obligations),
             "policy_version": self.policy_version,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One stage a request passed through on its way to a decision (see ``Engine.explain``).
+
+    ``name`` is one of ``request``, ``subject``, ``purpose``, ``grant``, ``org_scope``,
+    ``consent``, ``evidence``, ``retention``, ``approval``, ``classification``. ``target`` says
+    what was checked, as a path into the policy where there is one (``grants[0]``,
+    ``approvals[0].steps[1]``, ``classification.steps.top_secret[0]``). ``reasons`` are the
+    reasons this stage gave: what held when it passed, what failed when it did not.
+    """
+
+    name: str
+    passed: bool
+    target: str
+    reasons: tuple[Reason, ...]
+    approver: str = ""  # who filled an approval or classification step
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.name,
+            "passed": self.passed,
+            "target": self.target,
+            "approver": self.approver,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A decision and every stage the request passed through, in order."""
+
+    decision: Decision
+    stages: tuple[Stage, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.decision.to_dict(), "stages": [s.to_dict() for s in self.stages]}

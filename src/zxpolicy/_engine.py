@@ -14,8 +14,8 @@ from typing import Any
 
 from ._approvals import fill_steps
 from ._compile import CLASSIFICATION, Requirement, compile_policy
-from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
-from ._explain import approved_by, consent_detail, failure_detail
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
+from ._explain import approved_by, consent_detail, failure_reason
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, Request, read_request
@@ -89,21 +89,43 @@ class Engine:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
             read = read_request(
-                self._tables.vocabulary,
-                subject,
-                resource,
-                purpose,
-                action,
-                consent,
-                approvals,
-                evidence,
-                at,
+                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
             )
             if isinstance(read, list):
                 return self._unreadable(read)
-            return self._decide(read)
+            return self._decide(read, None)
         except Exception as exc:  # fail closed: a fault of the engine is a deny, never an exception
             return self._failed(exc)
+
+    def explain(
+        self,
+        subject: Any,
+        resource: Any,
+        purpose: Any,
+        *,
+        action: Any = "query",
+        consent: Any = None,
+        approvals: Any = (),
+        evidence: Any = None,
+        at: Any = None,
+    ) -> Explanation:
+        """``check``, with every stage the request passed through: for a person asking why they
+        were denied and what they still need. The decision is the one ``check`` gives."""
+        stages: list[Stage] = []
+        try:
+            read = read_request(
+                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
+            )
+            if isinstance(read, list):
+                decision = self._unreadable(read)
+            else:
+                decision = self._decide(read, stages)
+        except Exception as exc:  # fail closed, as in check
+            decision = self._failed(exc)
+            stages.clear()
+        if not stages:  # the request was not read, or the engine failed
+            stages.append(Stage("request", False, "", decision.reasons))
+        return Explanation(decision, tuple(stages))
 
     def check_many(self, requests: Iterable[Mapping[str, Any]]) -> list[Decision]:
         """Decide a batch; each item is a mapping of ``check``'s arguments by name.
@@ -147,7 +169,9 @@ class Engine:
             reasons.append(t.messages.reason(b.code, cite, f"`{b.field}`：{b.message_zh}", f"`{b.field}`: {b.message}"))
         return Decision(False, tuple(reasons), policy_version=self._policy.version)
 
-    def _decide(self, r: Request) -> Decision:
+    def _decide(self, r: Request, trace: list[Stage] | None) -> Decision:
+        """Decide a read request. With ``trace``, also record each stage in it (for explain);
+        ``check`` passes None, and pays only for the checks of ``trace``."""
         t = self._tables
         say = t.messages.reason
         person, res = r.subject.person, r.resource
@@ -175,6 +199,8 @@ class Engine:
                 )
             elif res.kind in sep.barred_kinds:
                 deny.append(say("role_conflict", sep.cite, f"{zh}不得接触征信信息", f"{en} never acts on credit information"))
+        if trace is not None:
+            trace.append(Stage("subject", not deny, person.id, tuple(deny)))
 
         key = (r.action, res.kind, r.purpose, res.level)
         purpose_ok = res.kind in t.purposes.get(r.purpose, ())
@@ -187,7 +213,11 @@ class Engine:
                 zh = f"`{r.purpose}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
                 en = f"`{r.purpose}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
             deny.append(say("purpose_not_permitted", t.checks["purpose"], zh, en))
+            if trace is not None:
+                trace.append(Stage("purpose", False, r.purpose, (deny[-1],)))
         else:
+            if trace is not None:
+                trace.append(Stage("purpose", True, r.purpose, ()))
             for role in t.role_order:
                 if role in person.roles:
                     grant = t.grants.get((role, *key))
@@ -206,8 +236,15 @@ class Engine:
                 else:
                     what = f"`{r.action}` `{res.kind}` `{r.purpose}` `{res.level}`"
                     deny.append(say("no_rule_permits", t.checks["deny_by_default"], what + note_zh, what + note_en))
+            if trace is not None:
+                if grant is None:
+                    trace.append(Stage("grant", False, " ".join(key), (deny[-1],)))
+                else:
+                    role = next(x for x in t.role_order if x in person.roles and t.grants.get((x, *key)) is grant)
+                    trace.append(Stage("grant", True, t.grant_path[role, *key], (grant,)))
 
-        if person.org not in t.scope[res.org]:
+        in_scope = person.org in t.scope[res.org]
+        if not in_scope:
             deny.append(
                 say(
                     "org_out_of_scope", t.checks["org_scope"],
@@ -215,13 +252,15 @@ class Engine:
                     f"the resource is of {t.org_label[res.org][1]}, the subject of {t.org_label[person.org][1]}",
                 )
             )
+        if trace is not None:
+            trace.append(Stage("org_scope", in_scope, res.org, () if in_scope else (deny[-1],)))
 
         missing: tuple[tuple[str, ...], ...] = ()
         granted: list[Reason] = []
         obligations: tuple[str, ...] = ()
         if purpose_ok:
             need = t.requirements[key]
-            missing, granted = self._requirements(r, need, deny)
+            missing, granted = self._requirements(r, need, deny, trace)
             obligations = need.obligations
 
         if deny:
@@ -231,7 +270,7 @@ class Engine:
         return Decision(True, (grant, *granted), (), obligations, self._policy.version)
 
     def _requirements(
-        self, r: Request, need: Requirement, deny: list[Reason]
+        self, r: Request, need: Requirement, deny: list[Reason], trace: list[Stage] | None
     ) -> tuple[tuple[tuple[str, ...], ...], list[Reason]]:
         """Consent, evidence, retention and approvals: append what fails to ``deny``; return the
         missing steps and, for an allow, what held."""
@@ -239,7 +278,12 @@ class Engine:
         say = t.messages.reason
         held: list[Reason] = []
 
+        def stage(name: str, target: str, ok: bool, since: int, approver: str = "") -> None:
+            if trace is not None:  # what this stage added: to `held` if it passed, to `deny` if not
+                trace.append(Stage(name, ok, target, (held[-1],) if ok else tuple(deny[since:]), approver))
+
         if need.consent is not None:
+            since = len(deny)
             failed = _consent_faults(r)
             for code in failed:
                 zh, en = consent_detail(code, r)
@@ -247,19 +291,25 @@ class Engine:
             if not failed and r.consent is not None:
                 cid = r.consent.id or r.consent.customer_id
                 held.append(say("granted", need.consent, f"{need.consent.zh}（`{cid}`）", f"{need.consent.en} (`{cid}`)"))
+            stage("consent", "consent", not failed, since)
 
         for ev in need.evidence:
             value = r.evidence.get(ev.key)
-            if value is None or (ev.one_of is not None and value not in ev.one_of):
+            ok = value is not None and (ev.one_of is None or value in ev.one_of)
+            if not ok:
                 shown = f"`{ev.key}`" + (f" = `{value}`" if value is not None else "")
                 deny.append(say(ev.code, ev.cite, shown, shown))
             else:
                 held.append(say("granted", ev.cite, f"{ev.cite.zh}（`{ev.key}`）", f"{ev.cite.en} (`{ev.key}`)"))
+            stage("evidence", ev.path, ok, len(deny) - 1)
 
         if need.retention is not None:
             until = r.resource.retention_until
-            if until is None or until > r.at:
+            ended = until is not None and until <= r.at
+            if not ended:
                 deny.append(say("retention_not_expired", need.retention))
+            if trace is not None:
+                trace.append(Stage("retention", ended, "retention_until", () if ended else (deny[-1],)))
 
         steps = need.steps
         if need.conditional:
@@ -271,6 +321,7 @@ class Engine:
             if lifted is not None and len(kept) < len(steps):
                 steps = kept
                 held.append(say("granted", lifted, lifted.zh, lifted.en))
+                stage("classification", "exemption", True, 0)
 
         filling = fill_steps(steps, r, t.scope)
         missing = []
@@ -280,9 +331,15 @@ class Engine:
                 deny.append(say(step.code, step.cite, step.zh, step.en))
             else:
                 held.append(say("granted", step.cite, approved_by(got, step, t, "zh"), approved_by(got, step, t, "en")))
+            if trace is not None:
+                why = tuple(failure_reason(f, r, t) for f in filling.failures if f.step is step)
+                name = "classification" if step.group == CLASSIFICATION else "approval"
+                if got is None:
+                    trace.append(Stage(name, False, step.path, (deny[-1], *why)))
+                else:
+                    trace.append(Stage(name, True, step.path, (held[-1],), got.approver_id))
         for f in filling.failures:
-            zh, en = failure_detail(f, r, t)
-            deny.append(say(f.code, f.step.cite, zh, en))
+            deny.append(failure_reason(f, r, t))
         return tuple(missing), held
 
 

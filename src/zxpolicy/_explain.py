@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._approvals import Failure
 from ._compile import StepSpec, Tables
+from ._decision import Reason
 from ._request import ReadApproval, Request
 
 
@@ -41,6 +42,12 @@ def failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
     if f.why == "after_request":
         return f"{who}的审批晚于申请时间", f"{who} approved after the request"
     return f"{who}的审批须晚于上一环节", f"{who} must approve after the step before"
+
+
+def failure_reason(f: Failure, r: Request, t: Tables) -> Reason:
+    """The deny reason for one approval that did not count."""
+    zh, en = failure_detail(f, r, t)
+    return t.messages.reason(f.code, f.step.cite, zh, en)
 
 
 def approved_by(ap: ReadApproval, step: StepSpec, t: Tables, lang: str) -> str:
