@@ -1,0 +1,272 @@
+"""Test suites kept with a policy: YAML files of requests and the decisions they must get.
+
+A suite file has a default time ``at``, named ``fixtures`` (subjects, resources, consents,
+approvals) and ``cases``. A case gives a request in ``check``'s shape — a field may name a
+fixture, or ``use`` one and override some of its fields — and what it ``expect``s. A
+``fixtures.yaml`` beside the suites gives fixtures to all of them. Files are checked with the same
+care as policy files (strict types, unknown keys, every problem with its file, line and column),
+and names and ids are checked against the policy the suite runs on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ._decision import ENGINE_RULE
+from ._errors import PolicyProblem, ZxpolicyError
+from ._hints import hint
+from ._loader import _at, _dotted, _from_pydantic, _missing_beside, _yaml_problem
+from ._schema import PolicyDocument
+from ._suite_format import ApprovalIn, Expect, Fixtures, SubjectIn, SuiteFile
+from ._yamlfile import YamlDocument, read_yaml
+
+FIXTURES_FILE = "fixtures.yaml"
+
+Where = tuple[str | int, ...]
+
+_REQUIRED = {
+    "subjects": ("id", "roles", "org"),
+    "resources": ("id", "kind", "level", "org"),
+    "consents": ("customer_id", "purposes", "signed_at"),
+    "approvals": ("approver", "role", "at", "resource_id", "action"),
+}
+
+
+class SuiteError(ZxpolicyError):
+    """Suite files that do not load; ``.problems`` gives each one's file, line, column and field."""
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"test suite does not load: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+@dataclass(frozen=True)
+class Request:
+    """``check``'s arguments, ready to pass."""
+
+    subject: Any  # an id, or a mapping of a subject's fields
+    resource: dict[str, Any]
+    purpose: str
+    action: str
+    consent: dict[str, Any] | None
+    approvals: tuple[dict[str, Any], ...]
+    evidence: dict[str, str] | None
+    at: str
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "action": self.action, "consent": self.consent, "approvals": list(self.approvals),
+            "evidence": self.evidence, "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
+class SuiteCase:
+    file: str  # as shown, e.g. `tests/query.yaml`
+    line: int
+    name: str
+    request: Request
+    expect: Expect
+
+
+@dataclass(frozen=True)
+class Suite:
+    file: str
+    name: str
+    cases: tuple[SuiteCase, ...]
+
+
+def suite_files(directory: Path) -> list[Path]:
+    """The suite files of a directory, in name order (``fixtures.yaml`` holds no cases)."""
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and p.name != FIXTURES_FILE)
+
+
+def load_suites(paths: list[Path], document: PolicyDocument, shown_from: Path | None = None) -> list[Suite]:
+    """Read suite files and check them against the policy they test (file names are shown relative
+    to ``shown_from``). Raises ``SuiteError`` listing every problem of every file."""
+    problems: list[PolicyProblem] = []
+    shared: dict[Path, tuple[YamlDocument, SuiteFile] | None] = {}
+    suites: list[Suite] = []
+    for path in paths:
+        common = path.parent / FIXTURES_FILE
+        if common not in shared:
+            shared[common] = _read(common, _shown(common, shown_from), problems, True) if common.is_file() else None
+        read = _read(path, _shown(path, shown_from), problems, False)
+        if read is not None:
+            suite = _Resolver(read[0], read[1], shared[common], document, problems).suite()
+            if suite is not None:
+                suites.append(suite)
+    if problems:
+        raise SuiteError(problems)
+    return suites
+
+
+def _shown(path: Path, base: Path | None) -> str:
+    if base is not None and path.is_relative_to(base):
+        return path.relative_to(base).as_posix()
+    return path.as_posix()
+
+
+def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: bool) -> tuple[YamlDocument, SuiteFile] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = read_yaml(text, shown)
+    except UnicodeDecodeError:
+        problems.append(PolicyProblem(shown, 0, 0, "", "not UTF-8 text; save the file as UTF-8"))
+        return None
+    except OSError as exc:
+        problems.append(PolicyProblem(shown, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        p = _yaml_problem(path, text, exc)
+        problems.append(PolicyProblem(shown, p.line, p.column, p.field, p.message))
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
+        return None
+    start = len(problems)
+    for dup in doc.duplicates:
+        problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
+    try:
+        model = SuiteFile.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        owner = {key: doc for key in SuiteFile.model_fields}
+        for err in errors:
+            problems.append(_from_pydantic(tuple(err["loc"]), err, owner, Path(shown), _missing_beside(err, errors)))
+        return None
+    if fixtures_only:
+        for key in ("name", "at", "cases"):
+            if key in doc.data:
+                problems.append(_at(doc, (key,), key, f"`{FIXTURES_FILE}` holds only `fixtures`", key=True))
+    else:
+        if model.cases is None:
+            problems.append(_at(doc, (), "cases", "missing field `cases`: a suite needs at least one case"))
+        if model.at is None:
+            problems.append(_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
+        elif not _aware(model.at):
+            problems.append(_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
+    return (doc, model) if len(problems) == start else None
+
+
+def _aware(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).utcoffset() is not None
+    except ValueError:
+        return False
+
+
+class _Resolver:
+    """Turns one suite file's cases into requests: fixtures looked up, overrides merged, names
+    and ids checked against the policy."""
+
+    def __init__(
+        self, doc: YamlDocument, model: SuiteFile, shared: tuple[YamlDocument, SuiteFile] | None,
+        document: PolicyDocument, problems: list[PolicyProblem],
+    ) -> None:
+        self.doc, self.model, self.document, self.problems = doc, model, document, problems
+        self.people = {a.id: {"id": a.id, "roles": list(a.roles), "org": a.org} for a in document.assignments}
+        self.fixtures: dict[str, dict[str, BaseModel]] = {}
+        for section in Fixtures.model_fields:
+            own: dict[str, BaseModel] = dict(getattr(model.fixtures, section))
+            common: dict[str, BaseModel] = dict(getattr(shared[1].fixtures, section)) if shared else {}
+            for name in own.keys() & common.keys():
+                self.fail(("fixtures", section, name), f"fixture `{name}` is also in `{FIXTURES_FILE}`; rename one", key=True)
+            self.fixtures[section] = {**common, **own}
+            for name, spec in own.items():
+                if getattr(spec, "use", None) is not None:
+                    self.fail(("fixtures", section, name, "use"), "a fixture cannot `use` another; give its fields")
+
+    def fail(self, where: Where, message: str, key: bool = False) -> None:
+        self.problems.append(_at(self.doc, where, _dotted(where), message, key=key))
+
+    def suite(self) -> Suite | None:
+        start = len(self.problems)
+        cases: list[SuiteCase] = []
+        seen: set[str] = set()
+        for i, case in enumerate(self.model.cases or []):
+            where: Where = ("cases", i)
+            if case.name in seen:
+                self.fail((*where, "name"), f"another case is named `{case.name}`; case names are unique in a file")
+            seen.add(case.name)
+            self._check_expect(case.expect, (*where, "expect"))
+            subject = self._subject(case.subject, (*where, "subject"))
+            resource = self._record(case.resource, "resources", (*where, "resource"))
+            consent = None if case.consent is None else self._record(case.consent, "consents", (*where, "consent"))
+            approvals = tuple(self._approval(a, (*where, "approvals", j)) for j, a in enumerate(case.approvals))
+            request = Request(
+                subject, resource or {}, case.purpose, case.action or "query", consent,
+                tuple(a for a in approvals if a is not None), case.evidence, case.at or self.model.at or "",
+            )
+            cases.append(SuiteCase(self.doc.file, self.doc.position(where)[0], case.name, request, case.expect))
+        if len(self.problems) > start:
+            return None
+        return Suite(self.doc.file, self.model.name or Path(self.doc.file).stem, tuple(cases))
+
+    def _given(self, spec: BaseModel) -> dict[str, Any]:
+        return {k: getattr(spec, k) for k in spec.model_fields_set if k != "use"}
+
+    def _record(self, spec: BaseModel, section: str, where: Where) -> dict[str, Any] | None:
+        """A fixture's fields, overridden by the case's; ``null`` removes a fixture's field."""
+        use = getattr(spec, "use", None)
+        base: dict[str, Any] = {}
+        if use is not None:
+            table = self.fixtures[section]
+            if use not in table:
+                self.fail((*where, "use"), f"no {section[:-1]} fixture `{use}`; {hint(use, table)}")
+                return None
+            base = self._given(table[use])
+        merged = {k: v for k, v in {**base, **self._given(spec)}.items() if v is not None}
+        missing = [f for f in _REQUIRED[section] if f not in merged]
+        if missing:
+            source = f" (neither fixture `{use}` nor the case gives it)" if use else ""
+            self.fail(where, f"missing field `{missing[0]}`{source}")
+            return None
+        return merged
+
+    def _subject(self, spec: SubjectIn, where: Where) -> Any:
+        """A subject fixture, an id of the assignments (passed as the id, as a host would), or
+        either of them with fields overridden."""
+        given = self._given(spec)
+        if spec.use is not None and spec.use not in self.fixtures["subjects"]:
+            if not given:
+                return spec.use  # the engine looks the id up (an unknown one is `unknown_subject`)
+            if spec.use not in self.people:
+                self.fail((*where, "use"), f"`{spec.use}` is neither a subject fixture nor an id of the assignments")
+                return None
+            merged = {k: v for k, v in {**self.people[spec.use], **given}.items() if v is not None}
+            return merged
+        return self._record(spec, "subjects", where)
+
+    def _approval(self, spec: ApprovalIn, where: Where) -> dict[str, Any] | None:
+        merged = self._record(spec, "approvals", where)
+        if merged is None:
+            return None
+        approver = merged["approver"]
+        merged["approver"] = self._subject(approver, (*where, "approver"))
+        return merged if merged["approver"] is not None else None
+
+    def _check_expect(self, expect: Expect, where: Where) -> None:
+        d = self.document
+        known = {
+            "codes": set(d.reasons),
+            "rules": {r.id for r in d.rules} | {ENGINE_RULE},
+            "obligations": {o.id for o in d.obligations},
+        }
+        for field, choices in known.items():
+            for j, value in enumerate(getattr(expect, field) or []):
+                if value not in choices:
+                    self.fail((*where, field, j), f"`{value}` is not among the policy's {field}; {hint(value, choices)}")
+        roles = {r.id for r in d.roles}
+        for j, step in enumerate(expect.missing_approvals or []):
+            for k, role in enumerate(step):
+                if role not in roles:
+                    self.fail((*where, "missing_approvals", j, k), f"unknown role `{role}`; {hint(role, roles)}")

@@ -1,0 +1,149 @@
+"""Running a suite: each case through ``Engine.explain`` (the decision ``check`` gives), compared
+with what the case expects; the results as text for people and as JUnit XML for CI."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+from ._decision import Decision, Explanation, Reason
+from ._engine import Engine
+from ._suite import Suite, SuiteCase
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One expectation the decision did not meet."""
+
+    field: str  # allowed, codes, rules, missing_approvals, obligations
+    expected: Any
+    actual: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: SuiteCase
+    explanation: Explanation
+    mismatches: tuple[Mismatch, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def decision(self) -> Decision:
+        return self.explanation.decision
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.case.file,
+            "line": self.case.line,
+            "name": self.case.name,
+            "passed": self.passed,
+            "expected": self.case.expect.model_dump(exclude_none=True),
+            "mismatches": [m.to_dict() for m in self.mismatches],
+            "decision": self.decision.to_dict(),
+        }
+
+
+def run_suites(engine: Engine, suites: list[Suite]) -> list[CaseResult]:
+    return [run_case(engine, case) for suite in suites for case in suite.cases]
+
+
+def run_case(engine: Engine, case: SuiteCase) -> CaseResult:
+    r = case.request
+    explanation = engine.explain(r.subject, r.resource, r.purpose, **r.arguments())
+    return CaseResult(case, explanation, tuple(_compare(case, explanation.decision)))
+
+
+def _compare(case: SuiteCase, d: Decision) -> list[Mismatch]:
+    e = case.expect
+    out = []
+    if e.allowed != d.allowed:
+        out.append(Mismatch("allowed", e.allowed, d.allowed))
+    rules = [r.rule for r in d.reasons]
+    if e.codes is not None and not set(e.codes) <= set(d.codes):
+        out.append(Mismatch("codes", e.codes, list(d.codes)))
+    if e.rules is not None and not set(e.rules) <= set(rules):
+        out.append(Mismatch("rules", e.rules, rules))
+    actual_steps = [list(step) for step in d.missing_approvals]
+    if e.missing_approvals is not None and [set(s) for s in e.missing_approvals] != [set(s) for s in actual_steps]:
+        out.append(Mismatch("missing_approvals", e.missing_approvals, actual_steps))
+    if e.obligations is not None and set(e.obligations) != set(d.obligations):
+        out.append(Mismatch("obligations", e.obligations, list(d.obligations)))
+    return out
+
+
+# -- words ------------------------------------------------------------------------------------
+
+_FIELD_ZH = {
+    "allowed": "决定",
+    "codes": "原因代码（须包含）",
+    "rules": "规则（须包含）",
+    "missing_approvals": "尚缺审批",
+    "obligations": "须履行义务",
+}
+_FIELD_EN = {
+    "allowed": "decision",
+    "codes": "reason codes (must include)",
+    "rules": "rules (must include)",
+    "missing_approvals": "missing approvals",
+    "obligations": "obligations",
+}
+
+
+def _value(field: str, value: Any, lang: str) -> str:
+    if field == "allowed":
+        return ("允许" if value else "拒绝") if lang == "zh" else ("allowed" if value else "denied")
+    if field == "missing_approvals":
+        return "; ".join((" 或 " if lang == "zh" else " or ").join(step) for step in value) or "—"
+    return ", ".join(value) or "—"
+
+
+def reason_line(r: Reason, lang: str) -> str:
+    return f"{r.rule} {r.code} [{r.clause}] {r.message if lang == 'zh' else r.message_en}"
+
+
+def failure_lines(result: CaseResult, lang: str) -> list[str]:
+    """Expected against actual, field by field, then the decision's reasons."""
+    zh = lang == "zh"
+    names = _FIELD_ZH if zh else _FIELD_EN
+    lines = []
+    for m in result.mismatches:
+        lines.append(f"{names[m.field]}:")
+        lines.append(f"  {'期望' if zh else 'expected'}: {_value(m.field, m.expected, lang)}")
+        lines.append(f"  {'实际' if zh else 'actual'}:   {_value(m.field, m.actual, lang)}")
+    d = result.decision
+    lines.append(("实际决定" if zh else "actual decision") + f": {_value('allowed', d.allowed, lang)}")
+    mark = "+" if d.allowed else "-"
+    lines.extend(f"  {mark} {reason_line(r, lang)}" for r in d.reasons)
+    if d.missing_approvals:
+        lines.append(f"  {names['missing_approvals']}: {_value('missing_approvals', d.missing_approvals, lang)}")
+    return lines
+
+
+def junit_xml(results: list[CaseResult], lang: str) -> str:
+    """The results as JUnit XML: one ``testsuite`` per suite file, one ``testcase`` per case."""
+    root = ET.Element("testsuites", name="zxpolicy", tests=str(len(results)),
+                      failures=str(sum(not r.passed for r in results)))
+    by_file: dict[str, list[CaseResult]] = {}
+    for r in results:
+        by_file.setdefault(r.case.file, []).append(r)
+    for file, items in by_file.items():
+        suite = ET.SubElement(root, "testsuite", name=file, tests=str(len(items)),
+                              failures=str(sum(not r.passed for r in items)))
+        for r in items:
+            case = ET.SubElement(suite, "testcase", classname=file, name=r.case.name, file=file, line=str(r.case.line))
+            if not r.passed:
+                first = r.mismatches[0]
+                message = f"{_FIELD_EN[first.field] if lang == 'en' else _FIELD_ZH[first.field]}: " + (
+                    f"{_value(first.field, first.expected, lang)} ≠ {_value(first.field, first.actual, lang)}"
+                )
+                failure = ET.SubElement(case, "failure", message=message, type="mismatch")
+                failure.text = "\n".join(failure_lines(r, lang))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
