@@ -132,7 +132,6 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
     if not isinstance(doc.data, dict):
         problems.append(_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
         return None
-    start = len(problems)
     for dup in doc.duplicates:
         problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
     try:
@@ -154,7 +153,8 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
             problems.append(_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
         elif not _aware(model.at):
             problems.append(_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
-    return (doc, model) if len(problems) == start else None
+    # The rest of the file is still checked: every problem is reported at once.
+    return (doc, model) if not doc.duplicates else None
 
 
 def _aware(text: str) -> bool:
@@ -257,14 +257,14 @@ class _Resolver:
     def _check_expect(self, expect: Expect, where: Where) -> None:
         d = self.document
         known = {
-            "codes": set(d.reasons),
-            "rules": {r.id for r in d.rules} | {ENGINE_RULE},
-            "obligations": {o.id for o in d.obligations},
+            "codes": (set(d.reasons), "reason code"),
+            "rules": ({r.id for r in d.rules} | {ENGINE_RULE}, "rule id"),
+            "obligations": ({o.id for o in d.obligations}, "obligation"),
         }
-        for field, choices in known.items():
+        for field, (choices, what) in known.items():
             for j, value in enumerate(getattr(expect, field) or []):
                 if value not in choices:
-                    self.fail((*where, field, j), f"`{value}` is not among the policy's {field}; {hint(value, choices)}")
+                    self.fail((*where, field, j), f"unknown {what} `{value}`; {hint(value, choices)}")
         roles = {r.id for r in d.roles}
         for j, step in enumerate(expect.missing_approvals or []):
             for k, role in enumerate(step):

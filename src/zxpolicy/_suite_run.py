@@ -113,10 +113,11 @@ def failure_lines(result: CaseResult, lang: str) -> list[str]:
     zh = lang == "zh"
     names = _FIELD_ZH if zh else _FIELD_EN
     lines = []
+    expected, actual = ("期望：", "实际：") if zh else ("expected: ", "actual:   ")
     for m in result.mismatches:
         lines.append(f"{names[m.field]}:")
-        lines.append(f"  {'期望' if zh else 'expected'}: {_value(m.field, m.expected, lang)}")
-        lines.append(f"  {'实际' if zh else 'actual'}:   {_value(m.field, m.actual, lang)}")
+        lines.append(f"  {expected}{_value(m.field, m.expected, lang)}")
+        lines.append(f"  {actual}{_value(m.field, m.actual, lang)}")
     d = result.decision
     lines.append(("实际决定" if zh else "actual decision") + f": {_value('allowed', d.allowed, lang)}")
     mark = "+" if d.allowed else "-"

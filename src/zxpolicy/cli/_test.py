@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def test_command(
     try:
         suites = load_suites(paths, engine.document, shown_from=engine.policy_dir)
     except SuiteError as exc:
+        if as_json:
+            echo_json({"ok": False, "problems": [dataclasses.asdict(p) for p in exc.problems]})
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         click.echo(str(exc).splitlines()[0], err=True)
