@@ -10,6 +10,7 @@ and names and ids are checked against the policy the suite runs on.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,7 +140,7 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         owner = {key: doc for key in SuiteFile.model_fields}
-        for err in errors:
+        for err in _renamed(errors):
             problems.append(_from_pydantic(tuple(err["loc"]), err, owner, Path(shown), _missing_beside(err, errors)))
         return None
     if fixtures_only:
@@ -155,6 +156,17 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
             problems.append(_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
     # The rest of the file is still checked: every problem is reported at once.
     return (doc, model) if not doc.duplicates else None
+
+
+def _renamed(errors: list[Any]) -> list[Any]:
+    """The errors without a missing field that an unknown key beside it probably misspells
+    (``resourse:``): that key's error says so, once."""
+    meant = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _missing_beside(err, errors), n=1)
+            meant |= {(*tuple(err["loc"])[:-1], c) for c in close}
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in meant)]
 
 
 def _aware(text: str) -> bool:
