@@ -115,11 +115,11 @@ def failure_lines(result: CaseResult, lang: str) -> list[str]:
     lines = []
     expected, actual = ("期望：", "实际：") if zh else ("expected: ", "actual:   ")
     for m in result.mismatches:
-        lines.append(f"{names[m.field]}:")
+        lines.append(names[m.field] + ("：" if zh else ":"))
         lines.append(f"  {expected}{_value(m.field, m.expected, lang)}")
         lines.append(f"  {actual}{_value(m.field, m.actual, lang)}")
     d = result.decision
-    lines.append(("实际决定" if zh else "actual decision") + f": {_value('allowed', d.allowed, lang)}")
+    lines.append(("实际决定：" if zh else "actual decision: ") + _value("allowed", d.allowed, lang))
     mark = "+" if d.allowed else "-"
     lines.extend(f"  {mark} {reason_line(r, lang)}" for r in d.reasons)
     if d.missing_approvals:
