@@ -364,3 +364,19 @@ def test_the_readme_suite_example_passes_on_the_readme_policy_edit(policy_copy: 
     assert len(new) == 3 and all(c["passed"] for c in new)
     grant_item = next(i for i in data["coverage"]["items"] if i["id"] == "grants[10]")
     assert grant_item["allow"] and grant_item["deny"]
+
+
+def test_a_broken_fixtures_file_is_reported_once_and_not_as_missing_names(tmp_path: Path, bundled: zxpolicy.Engine) -> None:
+    text = ONE_CASE.replace("resource: report", "resource: shared-report")
+    folder = suite_dir(tmp_path, text, "fixtures:\n  resources:\n    shared-report: {id: r, kind: credit_report\n")
+    with pytest.raises(SuiteError) as caught:
+        load(bundled, folder)
+    assert [(Path(p.file).name, "not valid YAML" in p.message) for p in caught.value.problems] == [("fixtures.yaml", True)]
+    (folder / "fixtures.yaml").write_text(
+        "fixtures:\n  resources:\n    shared-report: {use: report}\n", encoding="utf-8"
+    )
+    with pytest.raises(SuiteError) as caught:
+        load(bundled, folder)
+    assert [(Path(p.file).name, p.line, p.field) for p in caught.value.problems] == [
+        ("fixtures.yaml", 3, "fixtures.resources.shared-report.use")
+    ]

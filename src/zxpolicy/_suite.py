@@ -101,7 +101,9 @@ def load_suites(paths: list[Path], document: PolicyDocument, shown_from: Path | 
         if common not in shared:
             shared[common] = _read(common, _shown(common, shown_from), problems, True) if common.is_file() else None
         read = _read(path, _shown(path, shown_from), problems, False)
-        if read is not None:
+        # With a broken fixtures.yaml every name it gives would be reported missing: it is not
+        # resolved against, only its own problems are shown.
+        if read is not None and (shared[common] is not None or not common.is_file()):
             suite = _Resolver(read[0], read[1], shared[common], document, problems).suite()
             if suite is not None:
                 suites.append(suite)
@@ -133,6 +135,7 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
     if not isinstance(doc.data, dict):
         problems.append(_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
         return None
+    start = len(problems)
     for dup in doc.duplicates:
         problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
     try:
@@ -143,6 +146,11 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
         for err in _renamed(errors):
             problems.append(_from_pydantic(tuple(err["loc"]), err, owner, Path(shown), _missing_beside(err, errors)))
         return None
+    for section in Fixtures.model_fields:
+        for name, spec in getattr(model.fixtures, section).items():
+            if spec.use is not None:
+                problems.append(_at(doc, ("fixtures", section, name, "use"), f"fixtures.{section}.{name}.use",
+                                    "a fixture cannot `use` another; give its fields"))
     if fixtures_only:
         for key in ("name", "at", "cases"):
             if key in doc.data:
@@ -154,8 +162,9 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
             problems.append(_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
         elif not _aware(model.at):
             problems.append(_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
-    # The rest of the file is still checked: every problem is reported at once.
-    return (doc, model) if not doc.duplicates else None
+    # A suite's cases are still checked, so that every problem is reported at once; fixtures
+    # with a problem are not used (each case using them would be reported as well).
+    return None if doc.duplicates or (fixtures_only and len(problems) > start) else (doc, model)
 
 
 def _renamed(errors: list[Any]) -> list[Any]:
@@ -193,9 +202,6 @@ class _Resolver:
             for name in own.keys() & common.keys():
                 self.fail(("fixtures", section, name), f"fixture `{name}` is also in `{FIXTURES_FILE}`; rename one", key=True)
             self.fixtures[section] = {**common, **own}
-            for name, spec in own.items():
-                if getattr(spec, "use", None) is not None:
-                    self.fail(("fixtures", section, name, "use"), "a fixture cannot `use` another; give its fields")
 
     def fail(self, where: Where, message: str, key: bool = False) -> None:
         self.problems.append(_at(self.doc, where, _dotted(where), message, key=key))
