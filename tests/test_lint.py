@@ -52,7 +52,7 @@ def run(*args: object) -> Result:
 def test_the_shipped_policy_warns_only_of_its_conflict_demo_user() -> None:
     w = only(lint_directory(POLICIES))
     assert (w.code, w.file, w.field) == ("separation_violated", "assignments.yaml", "assignments[13].roles")
-    assert w.line == line_of(POLICIES, "assignments.yaml", "u-conflict-hq")
+    assert w.line == line_of(POLICIES, "assignments.yaml", "{id: u-conflict-hq")
     assert "`u-conflict-hq`" in w.message and "query_operator" in w.message_en
 
 

@@ -41,15 +41,16 @@ def evidence_choices(needs: Needs) -> Iterator[dict[str, str]]:
 
 def request(
     user: str, key: tuple[str, str, str, str], org: str, needs: Needs, able: Able, evidence: dict[str, str],
-    drop: object = None, real: bool = True,
+    drop: object = None, real: bool = True, who: Subject | None = None,
 ) -> dict[str, Any]:
     """The request an answer describes, with everything it needs but ``drop``.
 
     Approvals come from the answer's plan (``real``), or from made-up approvers of the right
-    role and organisation where the plan has none or ``real`` is false.
+    role and organisation where the plan has none or ``real`` is false. The requester is ``user``
+    of the assignments, or ``who``.
     """
     action, kind, purpose, level = key
-    person = ENGINE.tables.vocabulary.people[user]
+    requester_org = who.org if who else ENGINE.tables.vocabulary.people[user].org
     ended = AT - timedelta(days=1) if needs.retention_ended and drop != "retention" else None
     resource = Resource("res-1", kind, level, org, customer_id="c-1", retention_until=ended)
     consent = Consent("c-1", [purpose], AT - timedelta(days=10)) if needs.consent and drop != "consent" else None
@@ -63,11 +64,16 @@ def request(
             role = next(r for r in step.roles if r in held)
         else:
             role = step.roles[0]
-            approver = Subject(f"made-up-{i}", [role], person.org)  # the requester's org fits every step
+            approver = Subject(f"made-up-{i}", [role], requester_org)  # the requester's org fits every step
         approvals.append(Approval(approver, role, AT - timedelta(hours=10 - i), "res-1", action))
     given = {k: v for k, v in evidence.items() if drop != ("evidence", k)}
-    return {"subject": user, "resource": resource, "purpose": purpose, "action": action, "consent": consent,
+    return {"subject": who or user, "resource": resource, "purpose": purpose, "action": action, "consent": consent,
             "approvals": approvals, "evidence": given, "at": AT}
+
+
+def made_up(needs: Needs) -> Able:
+    """Every step of ``needs``, to be filled by made-up approvers."""
+    return Able("", "", needs.steps, ((),) * len(needs.steps), ("",) * len(needs.steps), False)
 
 
 def drops(needs: Needs, able: Able, evidence: dict[str, str]) -> list[object]:
@@ -100,10 +106,14 @@ def test_who_can_agrees_with_check(org: str) -> None:
                         assert not d.allowed, (key, org, able.user, drop)
                         denied += 1
         needs = answer.needs or Needs(True, (), False, (), "", ())
+        roles = {r.role for r in answer.roles}
+        for role in ENGINE.tables.role_order:  # the roles themselves, held alone by someone of `org`
+            who = Subject("someone", [role], org)
+            req = request("", key, org, needs, made_up(needs), next(evidence_choices(needs)), real=False, who=who)
+            assert check(req).allowed == (role in roles), (key, org, role)
         for user in set(USERS) - listed:
-            able = Able(user, "", needs.steps, ((),) * len(needs.steps), ("",) * len(needs.steps), False)
             for evidence in evidence_choices(needs):
-                d = check(request(user, key, org, needs, able, evidence, real=False))
+                d = check(request(user, key, org, needs, made_up(needs), evidence, real=False))
                 assert not d.allowed, (key, org, user)
                 denied += 1
     assert allowed > 50 and denied > allowed  # the loops did run over real answers
@@ -138,6 +148,5 @@ def test_what_can_agrees_with_check(user: str) -> None:
         needs = Needs(True, (), False, (), "", ())
         if key[1] in ENGINE.tables.purposes[key[2]]:
             needs = needs_of(ENGINE.tables, key)
-        able = Able(user, own, needs.steps, ((),) * len(needs.steps), ("",) * len(needs.steps), False)
         for evidence in evidence_choices(needs):
-            assert not check(request(user, key, own, needs, able, evidence, real=False)).allowed, key
+            assert not check(request(user, key, own, needs, made_up(needs), evidence, real=False)).allowed, key

@@ -201,8 +201,10 @@ def who_can(engine: Engine, action: str, kind: str, purpose: str, level: str, or
         return WhoCan(action, kind, purpose, level, org, False, None, ())
     needs = needs_of(t, key)
     granted = {row[0] for row in engine.casbin.get_filtered_policy(1, action, kind, purpose, level)}
+    # A role that separation of duties bars from the kind can never act on it, whatever its grant.
+    barred = {s.role for s in t.separations if kind in s.barred_kinds}
     answers = []
-    for role in (r for r in t.role_order if r in granted):
+    for role in (r for r in t.role_order if r in granted and r not in barred):
         able, blocked = [], []
         for user in sorted(engine.casbin.get_users_for_role(role)):
             person = v.people[user]
