@@ -170,3 +170,12 @@ def test_lint_a_policy_that_does_not_load_exits_2(policy_copy: Path) -> None:
 def test_lint_help_has_an_example() -> None:
     result = run("--help")
     assert result.exit_code == 0 and re.search(r"Example:\n\s+zxpolicy lint ", result.stdout)
+
+
+def test_separation_of_a_role_barred_from_credit_information(policy_copy: Path) -> None:
+    # Not exclusive, but barred from credit information: held with a role granted a credit kind.
+    edit(policy_copy, "rules.yaml", "    exclusive: true ", "    exclusive: false")
+    w = only(lint_directory(policy_copy))
+    assert (w.code, w.field) == ("separation_violated", "assignments[13].roles")
+    edit(policy_copy, "assignments.yaml", "roles: [user_admin, query_operator]", "roles: [user_admin]")
+    assert lint_directory(policy_copy) == []
