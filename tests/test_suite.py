@@ -380,3 +380,8 @@ def test_a_broken_fixtures_file_is_reported_once_and_not_as_missing_names(tmp_pa
     assert [(Path(p.file).name, p.line, p.field) for p in caught.value.problems] == [
         ("fixtures.yaml", 3, "fixtures.resources.shared-report.use")
     ]
+
+
+def test_a_junit_file_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("test", POLICIES, "--suite", suite_dir(tmp_path, ONE_CASE), "--junit", tmp_path / "no" / "such" / "r.xml")
+    assert result.exit_code == 2 and "--junit" in result.stderr

@@ -58,7 +58,10 @@ def test_command(
     failed = sum(not r.passed for r in results)
     low = min_coverage is not None and cov.percent < min_coverage
     if junit:
-        Path(junit).write_text(junit_xml(results, lang), encoding="utf-8")
+        try:
+            Path(junit).write_text(junit_xml(results, lang), encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"--junit `{junit}`: {exc.strerror or exc}") from None
     if as_json:
         echo_json({
             "passed": len(results) - failed, "failed": failed, "ok": not failed and not low,
