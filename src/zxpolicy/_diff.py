@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from ._compile import CLASSIFICATION, StepSpec, Tables
 from ._decision import Decision
@@ -30,6 +31,7 @@ from ._types import Approval, Consent, Resource, Subject
 
 __all__ = ["Answer", "Change", "Diff", "DiffError", "PersonChange", "SpaceTooLarge", "Step", "diff_engines"]
 
+T = TypeVar("T")
 WIDENED, NARROWED, CHANGED = "widened", "narrowed", "changed"
 MAX_CLASSES = 100_000  # about 15 s of checks
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)  # every class's request time; only order matters
@@ -56,6 +58,7 @@ class Step:
     roles: tuple[str, ...]  # sorted
     same_org: bool  # the approver must be of the requester's own organisation
     ordered: bool  # its chain is ordered and has more than one step
+    rule: str  # the rule of its chain
 
     def at_least_as_strict(self, other: Step) -> bool:
         return set(self.roles) <= set(other.roles) and self.same_org >= other.same_org and self.ordered >= other.ordered
@@ -67,6 +70,7 @@ class Answer:
     steps: tuple[Step, ...]  # in the policy's order: the chains', then the classification's
     obligations: tuple[str, ...]
     reasons: tuple[tuple[str, str], ...]  # (code, rule) of the deciding decision's reasons, sorted
+    grant: str = ""  # the rule of the grant, when it permits
 
     @property
     def permits(self) -> bool:
@@ -79,7 +83,7 @@ class Change:
     mark: str  # widened, narrowed, changed
     old: Answer
     new: Answer
-    rules: tuple[str, ...]  # the rules of the reasons that differ
+    rules: tuple[str, ...]  # the rules involved: see `involved`
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +141,11 @@ def answer(engine: Engine, tables: Tables, c: RequestClass) -> Answer:
     evidence = {k: v for k, v in c.evidence if v is not None}
     args = {"action": c.action, "consent": consent, "evidence": evidence, "at": AT}
     d = engine.check(subject, resource, c.purpose, **args)
-    if d.allowed:
-        return Answer("allow", (), d.obligations, _reasons(d))
+    if d.allowed:  # an allowed decision's first reason is its grant
+        return Answer("allow", (), d.obligations, _reasons(d), d.reasons[0].rule)
     if any(r.code not in _APPROVAL_CODES for r in d.reasons) or not d.missing_approvals:
-        return Answer("deny", (), (), _reasons(d))
+        # The steps' reasons are left out: they are not why it is denied.
+        return Answer("deny", (), (), tuple(sorted((r.code, r.rule) for r in d.reasons if r.code not in _APPROVAL_CODES)))
     specs = _steps(tables, c, evidence, d.missing_approvals)
     n = len(specs)
     approvals = [
@@ -151,8 +156,8 @@ def answer(engine: Engine, tables: Tables, c: RequestClass) -> Answer:
     if not full.allowed:
         raise DiffError(f"a request of {_name(c)} is not allowed with an approver for each missing step: {full.codes}")
     groups = Counter(s.group for s in specs)
-    steps = tuple(Step(tuple(sorted(s.roles)), s.same_org, s.ordered and groups[s.group] > 1) for s in specs)
-    return Answer("approvable", steps, full.obligations, _reasons(full))
+    steps = tuple(Step(tuple(sorted(s.roles)), s.same_org, s.ordered and groups[s.group] > 1, s.cite.rule) for s in specs)
+    return Answer("approvable", steps, full.obligations, _reasons(full), full.reasons[0].rule)
 
 
 def _steps(t: Tables, c: RequestClass, evidence: dict[str, str], missing: tuple[tuple[str, ...], ...]) -> list[StepSpec]:
@@ -194,8 +199,24 @@ def compare(c: RequestClass, a: Answer, b: Answer) -> Change:
         mark = CHANGED if stricter and weaker else NARROWED if stricter else WIDENED
     else:
         mark = CHANGED
-    differ = (Counter(a.reasons) - Counter(b.reasons)) + (Counter(b.reasons) - Counter(a.reasons))
-    return Change(c, mark, a, b, tuple(sorted({rule for _, rule in differ})))
+    return Change(c, mark, a, b, involved(a, b))
+
+
+def involved(a: Answer, b: Answer) -> tuple[str, ...]:
+    """The rules a change is about: when one side denies, why it denies and the other's grant;
+    else the rules of the steps that differ; else those of the reasons that differ."""
+    if a.permits != b.permits:
+        deny, grant = (a, b) if b.permits else (b, a)
+        return tuple(sorted({rule for _, rule in deny.reasons} | {grant.grant}))
+    rules = {s.rule for s in _symmetric(a.steps, b.steps)}
+    if not rules:
+        rules = {rule for _, rule in _symmetric(a.reasons, b.reasons)}
+    return tuple(sorted(rules))
+
+
+def _symmetric(a: tuple[T, ...], b: tuple[T, ...]) -> list[T]:
+    x, y = Counter(a), Counter(b)
+    return list(((x - y) + (y - x)).elements())
 
 
 def _people(old: Engine, new: Engine) -> tuple[PersonChange, ...]:

@@ -76,7 +76,7 @@ def _step(s: Step, w: dict[str, Any]) -> str:
 
 
 def _answer(a: Answer, w: dict[str, Any], obligations: bool) -> str:
-    text = w[a.status]
+    text = str(w[a.status])
     if a.steps:
         text += ": " + "; ".join(f"`{_step(s, w)}`" for s in a.steps)
     if obligations and a.permits:

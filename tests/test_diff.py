@@ -1,0 +1,303 @@
+"""``zxpolicy diff``: one edit at a time to a copy of the default policy, and the exact set of
+request classes it changes, worked out here from the edit and the policy's own data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import zxpolicy
+from zxpolicy._diff import NARROWED, WIDENED, Diff, SpaceTooLarge, diff_engines
+from zxpolicy._revision import RevisionError, export_revision
+from zxpolicy._schema import grant_rows
+from zxpolicy._space import GIVEN
+from zxpolicy.cli import main
+
+from .conftest import POLICIES
+
+LEVELS = ("ordinary", "confidential", "top_secret")
+ORGS = ("same", "below")  # the default org tree's two in-scope relations
+CONSENT_PURPOSES = ("loan_review", "guarantor_check", "post_loan_monitoring", "dissent")  # consent: true
+EVIDENCE = {"dissent": (("case_id", GIVEN),), "legal": (("legal_basis", GIVEN),)}  # the evidence each purpose asks
+
+Row = tuple[tuple[str, ...], str, str, str, str, str, str, tuple[tuple[str, str | None], ...], str]
+
+
+@pytest.fixture(scope="module")
+def default() -> zxpolicy.Engine:
+    return zxpolicy.load(POLICIES)
+
+
+@pytest.fixture
+def new(tmp_path: Path) -> Path:
+    """A second copy of the default policy, to edit (the first, ``policy_copy``, stays as OLD)."""
+    target = tmp_path / "new"
+    shutil.copytree(POLICIES, target)
+    return target
+
+
+def edit(policy: Path, file: str, old: str, new: str) -> None:
+    path = policy / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"`{old}` is not once in {file}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def diff_to(default: zxpolicy.Engine, policy: Path) -> Diff:
+    return diff_engines(default, zxpolicy.load(policy))
+
+
+def rows(d: Diff) -> dict[Row, str]:
+    """Each changed class → its mark."""
+    out: dict[Row, str] = {}
+    for c in d.changes:
+        r = c.request
+        row = (r.roles, r.action, r.kind, r.purpose, r.level, r.org.label, r.consent, r.evidence, r.retention)
+        assert row not in out, f"class listed twice: {row}"
+        out[row] = c.mark
+    return out
+
+
+def consent_of(action: str, kind: str, purpose: str) -> str:
+    """The consent shape of a class whose request is permitted: Q-04 asks for query and print of
+    credit reports, for the purposes marked `consent: true`."""
+    if action in ("query", "print") and kind == "credit_report":
+        return "valid" if purpose in CONSENT_PURPOSES else "-"
+    return "-"
+
+
+def run(*args: object, cwd: Path | None = None) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+# --------------------------------------------------------------------------------------------
+# one edit, its exact classes
+
+
+def test_identical_policies_have_no_change(default: zxpolicy.Engine, policy_copy: Path) -> None:
+    d = diff_to(default, policy_copy)
+    assert d.changes == () and d.people == () and d.settings == () and not d.widened
+    assert d.classes > 1000  # the space was enumerated, not skipped
+
+
+def test_grant_added_widens_exactly_its_classes(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "grants.yaml", "grants:\n", (
+        "grants:\n  - rule: Q-03\n    roles: [data_entry_operator]\n    actions: [query]\n"
+        "    kinds: [credit_report]\n    purposes: [loan_review]\n"
+    ))
+    d = diff_to(default, new)
+    # Only with a valid consent: without one, both policies deny.
+    expected = {
+        (("data_entry_operator",), "query", "credit_report", "loan_review", lv, org, "valid", (), "-"): WIDENED
+        for lv in LEVELS for org in ORGS
+    }
+    assert rows(d) == expected
+    assert {c.rules for c in d.changes} == {("Q-03",)}
+    assert all(c.old.status == "deny" and c.new.permits for c in d.changes)
+
+
+def test_grant_removed_narrows_exactly_its_classes(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "grants.yaml", "    roles: [query_operator]\n    actions: [query, print]\n",
+         "    roles: [query_operator]\n    actions: [query]\n")
+    d = diff_to(default, new)
+    expected = {
+        (("query_operator",), "print", "credit_report", p, lv, org, consent_of("print", "credit_report", p), EVIDENCE.get(p, ()), "-"): NARROWED
+        for p in ("loan_review", "guarantor_check", "post_loan_monitoring", "legal") for lv in LEVELS for org in ORGS
+    }
+    assert rows(d) == expected
+    # the grant that allowed it (Q-03), and no other role may print for these purposes (Q-01)
+    assert {c.rules for c in d.changes} == {("Q-01", "Q-03")}
+    assert not d.widened
+
+
+def test_chain_step_added_narrows_every_copy(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "approvals.yaml", "      - [general_manager, credit_info_supervisor, risk_control_manager]\n",
+         "      - [general_manager, credit_info_supervisor, risk_control_manager]\n      - [general_manager]\n")
+    d = diff_to(default, new)
+    doc = default.document
+    expected = {
+        ((role,), a, k, p, lv, org, "-", EVIDENCE.get(p, ()), "-"): NARROWED
+        for role, a, k, p, lv, _ in grant_rows(doc) if a == "copy" for org in ORGS
+    }
+    assert len(expected) == 3 * 3 * 5 * 3 * 2
+    assert rows(d) == expected
+    for c in d.changes:
+        assert c.rules == ("A-02",)
+        added = [s for s in c.new.steps if s not in c.old.steps or c.new.steps.count(s) > c.old.steps.count(s)]
+        assert [s.roles for s in added] == [("general_manager",)]
+
+
+def test_classification_step_removed_widens_every_top_secret_class(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "classification.yaml", "      - [risk_control_manager]\n      - [general_manager]\n",
+         "      - [risk_control_manager]\n")
+    d = diff_to(default, new)
+    granted = {(role, a, k, p) for role, a, k, p, lv, _ in grant_rows(default.document) if lv == "top_secret"}
+    # Every top-secret class that is permitted, by a role alone, except the custodian viewing in
+    # its own organisation (C-02 lifts the classification steps)...
+    singles = {
+        (frozenset({role}), a, k, p, org) for role, a, k, p in granted for org in ORGS
+        if not (role == "archive_custodian" and a == "view" and org == "same")
+    }
+    # ... and any role with the custodian viewing below its own organisation (no exemption there).
+    pairs = {
+        (frozenset({role, "archive_custodian"}), "view", k, p, "below")
+        for role, a, k, p in granted if a == "view" and role != "archive_custodian"
+    }
+    got = {(frozenset(c.request.roles), c.request.action, c.request.kind, c.request.purpose, c.request.org.label) for c in d.changes}
+    assert got == singles | pairs
+    for c in d.changes:
+        r = c.request
+        assert (r.level, c.mark, c.rules) == ("top_secret", WIDENED, ("C-01",))
+        assert r.consent == consent_of(r.action, r.kind, r.purpose)  # no class is denied for want of consent
+        assert all(v is not None for _, v in r.evidence)
+        assert [s.roles for s in c.old.steps if s not in c.new.steps] == [("general_manager",)]
+    # reset_password: with each permitted reason, and the special case's extra step
+    reasons = {dict(c.request.evidence)["reset_reason"] for c in d.changes if c.request.action == "reset_password"}
+    assert reasons == {"forgotten_written_request", "credential_stolen", "special_case"}
+
+
+RELATED = """  - id: related_party_check
+    rule: Q-02
+    clause: 细则 第十七条(三)
+    zh: 审核法定代表人、出资人等关联人资信
+    en: check of a related party's credit standing
+    kinds: [credit_report, customer_archive, statistics_report]
+    consent: true
+"""
+
+
+def test_purpose_added_without_a_grant_changes_nothing(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "purposes.yaml", "purposes:\n", "purposes:\n" + RELATED)
+    assert diff_to(default, new).changes == ()
+
+
+def test_purpose_added_with_its_grant_widens_exactly_its_classes(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "purposes.yaml", "purposes:\n", "purposes:\n" + RELATED)
+    edit(new, "grants.yaml", "grants:\n", (
+        "grants:\n  - rule: Q-03\n    roles: [query_operator]\n    actions: [query, print]\n"
+        "    kinds: [credit_report]\n    purposes: [related_party_check]\n"
+    ))
+    d = diff_to(default, new)
+    expected = {
+        (("query_operator",), a, "credit_report", "related_party_check", lv, org, "valid", (), "-"): WIDENED
+        for a in ("query", "print") for lv in LEVELS for org in ORGS
+    }
+    assert rows(d) == expected
+    # OLD denies the purpose (Q-02); NEW grants it (Q-03)
+    assert {c.rules for c in d.changes} == {("Q-02", "Q-03")}
+
+
+def test_assignments_change_users_not_classes(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "assignments.yaml", "roles: [query_operator],         org: east-1",
+         "roles: [query_operator, dispute_handler], org: east-1")
+    edit(new, "assignments.yaml", "  - {id: u-gm-hq,         roles: [general_manager],        org: hq,     zh: 总经理}\n", "")
+    d = diff_to(default, new)
+    assert d.changes == ()  # classes are by roles: a user's roles decide as the roles do
+    assert [(p.id, p.mark) for p in d.people] == [("u-query-east1", WIDENED), ("u-gm-hq", NARROWED)]
+    assert d.widened
+
+
+def test_password_age_is_a_setting(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "rules.yaml", "password_max_age_days: 30", "password_max_age_days: 90")
+    d = diff_to(default, new)
+    assert d.changes == () and d.settings == (("password_max_age_days", "30", "90", WIDENED),)
+
+
+def test_a_space_too_large_is_refused_not_sampled(default: zxpolicy.Engine) -> None:
+    with pytest.raises(SpaceTooLarge, match="too large to enumerate exactly") as info:
+        diff_engines(default, default, max_classes=100)
+    assert info.value.size > 100
+
+
+# --------------------------------------------------------------------------------------------
+# the command
+
+
+def _widen(new: Path) -> None:
+    edit(new, "classification.yaml", "      - [risk_control_manager]\n      - [general_manager]\n",
+         "      - [risk_control_manager]\n")
+
+
+def test_cli_exits_1_on_widening_and_0_when_allowed(policy_copy: Path, new: Path) -> None:
+    _widen(new)
+    result = run("diff", policy_copy, new)
+    assert result.exit_code == 1, result.output
+    assert "放宽" in result.stdout and "精确比较" in result.stdout and "| `view` | `customer_archive` |" in result.stdout
+    assert run("diff", policy_copy, new, "--allow-widening").exit_code == 0
+
+
+def test_cli_exits_0_on_narrowing(policy_copy: Path, new: Path) -> None:
+    # the reverse of a widening narrows
+    _widen(new)
+    result = run("diff", new, policy_copy, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "**widened 0** · **narrowed" in result.stdout and "NARROWED" in result.stdout
+
+
+def test_cli_says_no_change(policy_copy: Path) -> None:
+    result = run("diff", POLICIES, policy_copy, "--lang", "en")
+    assert result.exit_code == 0
+    assert "No change: the two policies decide all" in result.stdout
+    assert "无变化" in run("diff", POLICIES, policy_copy).stdout
+
+
+def test_cli_json_lists_every_class(policy_copy: Path, new: Path) -> None:
+    _widen(new)
+    result = run("diff", policy_copy, new, "--json")
+    data: dict[str, Any] = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert data["exact"] is True and data["counts"]["widened"] == len(data["changes"]) > 0
+    first = data["changes"][0]
+    assert first["mark"] == "widened" and first["level"] == "top_secret" and first["rules"] == ["C-01"]
+    assert len(first["old"]["steps"]) == len(first["new"]["steps"]) + 1
+
+
+def test_cli_refuses_a_space_too_large(policy_copy: Path) -> None:
+    result = run("diff", POLICIES, policy_copy, "--max-classes", 10)
+    assert result.exit_code == 2
+    assert "too large to enumerate exactly" in result.stderr
+
+
+def test_cli_exits_2_on_a_policy_that_does_not_load(policy_copy: Path, new: Path) -> None:
+    edit(new, "grants.yaml", "    purposes: [dissent]", "    purposes: dissent")
+    result = run("diff", policy_copy, new)
+    assert result.exit_code == 2 and "grants.yaml" in result.stderr
+    assert run("diff", policy_copy, new.parent / "missing").exit_code == 2
+
+
+# --------------------------------------------------------------------------------------------
+# git revisions
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                   check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_two_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(POLICIES, repo / "policies")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "policy")
+    _widen(repo / "policies")
+    _git(repo, "commit", "-qam", "widen")
+
+    exported = export_revision("HEAD~1:policies", tmp_path / "old", repo)
+    assert sorted(p.name for p in exported.iterdir()) == sorted(p.name for p in POLICIES.iterdir())
+    with pytest.raises(RevisionError, match="git"):
+        export_revision("no-such-rev:policies", tmp_path / "x", repo)
+
+    monkeypatch.chdir(repo)
+    result = run("diff", "HEAD~1:policies", "HEAD:policies")
+    assert result.exit_code == 1, result.output
+    assert "C-01" in result.stdout
+    assert run("diff", "HEAD:policies", "policies").exit_code == 0
+    assert run("diff", "nowhere", "policies").exit_code == 2
