@@ -301,3 +301,133 @@ def test_two_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "C-01" in result.stdout
     assert run("diff", "HEAD:policies", "policies").exit_code == 0
     assert run("diff", "nowhere", "policies").exit_code == 2
+
+
+# --------------------------------------------------------------------------------------------
+# exactness: concrete requests beyond the classes are decided like the classes say
+
+
+def _wide_change(new: Path) -> None:
+    """Several edits at once, so that role combinations matter: the custodian granted nothing
+    and exempt for borrowing instead of viewing, the user administrator neither exclusive nor
+    barred from credit information, a top-secret step gone."""
+    _widen(new)
+    edit(new, "grants.yaml", "      - data_entry_operator\n      - archive_custodian\n", "      - data_entry_operator\n")
+    edit(new, "classification.yaml", "      actions: [view]", "      actions: [borrow]")
+    edit(new, "rules.yaml", "    exclusive: true ", "    exclusive: false ")
+    edit(new, "rules.yaml", "    bars_credit_information: true ", "    bars_credit_information: false ")
+
+
+KEYS = [
+    ("view", "customer_archive", "loan_review", "top_secret"),
+    ("borrow", "customer_archive", "post_loan_monitoring", "confidential"),
+    ("view", "customer_archive", "legal", "confidential"),
+    ("reset_password", "user_account", "account_management", "top_secret"),
+    ("query", "credit_report", "dissent", "ordinary"),
+]
+
+
+def test_every_concrete_difference_is_listed_under_a_class_of_its_roles(default: zxpolicy.Engine, new: Path) -> None:
+    """Role sets of up to three roles and every pair of organisations: wherever the two policies
+    decide a concrete request differently, the diff lists a class of the same request, with the
+    same two answers, whose roles are the request's or change nothing at the key."""
+    from itertools import combinations
+
+    from zxpolicy._diff import answer
+    from zxpolicy._space import OrgCase, RequestClass, Side, Space
+
+    _wide_change(new)
+    other = zxpolicy.load(new)
+    d = diff_engines(default, other)
+    listed = {
+        (c.request.key, c.request.roles, c.request.org.label, c.request.consent, c.request.evidence, c.old, c.new)
+        for c in d.changes
+    }
+    space = Space(Side(default._tables, default.document), Side(other._tables, other.document))
+    roles = space.roles
+    tree = {o.id: o.parent for o in default.document.orgs}
+
+    def relation(s: str, r: str) -> str | None:
+        node: str | None = r
+        while node is not None:
+            if node == s:
+                return "same" if s == r else "below"
+            node = tree[node]
+        return None  # out of scope
+
+    # The roles granted nothing at a key, exempt from nothing and in no separation rule.
+    inert = {
+        key: set(roles) - {"user_admin"} - {
+            r for e in (default, other) for r in (*e._tables.roles_for.get(key, ()), *e._tables.requirements[key].exemptions)
+        }
+        for key in KEYS
+    }
+    role_sets = [tuple(x) for n in (1, 2, 3) for x in combinations(roles, n)]
+    checked = differing = 0
+    for key in KEYS:
+        consent, evidence, retention = space.shapes(key)
+        for rs in role_sets:
+            pairs = [(s, r) for s in tree for r in tree] if len(rs) == 1 else [("east", "east"), ("east", "east-1")]
+            for (s, r), c, e, t in [(p, c, e, t) for p in pairs for c in consent for e in evidence for t in retention]:
+                cls = RequestClass(rs, *key, OrgCase("?", s, r), c, e, t)
+                a, b = answer(default, default._tables, cls), answer(other, other._tables, cls)
+                checked += 1
+                if a == b or not (a.permits or b.permits):
+                    continue
+                differing += 1
+                rel = relation(s, r)
+                assert rel is not None, f"out of scope yet permitted: {cls}"
+                # a listed class of roles of the request's, but for roles that change nothing here
+                stand_in = set(rs) | inert[key]
+                assert any(
+                    k == key and set(sub) <= stand_in and tuple(rest) == (rel, c, e, a, b) for k, sub, *rest in listed
+                ), f"a difference not listed: {cls}"
+    assert differing > 100 and checked > 10_000  # the grid did exercise changes
+
+
+def test_an_invalid_consent_is_decided_like_none(default: zxpolicy.Engine) -> None:
+    """Where a key asks for consent, an invalid one is denied like none; where it does not, it
+    is ignored like none."""
+    from datetime import timedelta
+
+    from zxpolicy import Consent, Resource, Subject
+    from zxpolicy._diff import AT
+
+    invalid = [
+        Consent("someone-else", ["loan_review"], AT - timedelta(days=1)),
+        Consent("customer", ["legal"], AT - timedelta(days=1)),
+        Consent("customer", ["loan_review"], AT + timedelta(days=1)),
+        Consent("customer", ["loan_review"], AT - timedelta(days=9), expires_at=AT - timedelta(days=1)),
+        Consent("customer", ["loan_review"], AT - timedelta(days=9), revoked=True),
+    ]
+    for action, kind, purpose in [("query", "credit_report", "loan_review"), ("view", "customer_archive", "loan_review")]:
+        subject = Subject("s", ["query_operator", "archive_custodian"], "east-1")
+        resource = Resource("resource", kind, "ordinary", "east-1", customer_id="customer")
+        none = default.check(subject, resource, purpose, action=action, at=AT)
+        for c in invalid:
+            d = default.check(subject, resource, purpose, action=action, consent=c, at=AT)
+            assert d.allowed == none.allowed and d.missing_approvals == none.missing_approvals
+            assert {r.code for r in d.reasons if not r.code.startswith("consent_")} == {
+                r.code for r in none.reasons if not r.code.startswith("consent_")
+            }
+
+
+def test_evidence_values_named_nowhere_are_read_alike(default: zxpolicy.Engine) -> None:
+    from zxpolicy._diff import answer
+    from zxpolicy._space import OTHER, OrgCase, RequestClass
+
+    same = OrgCase("same", "east", "east")
+    for key, name, stand_in, values in [
+        (("reset_password", "user_account", "account_management", "ordinary"), "reset_reason", OTHER, ["forgot", "x", "special"]),
+        (("query", "credit_report", "dissent", "ordinary"), "case_id", GIVEN, ["D-1", "x", OTHER]),
+    ]:
+        roles = ("user_admin",) if key[1] == "user_account" else ("dispute_handler",)
+        consent = "valid" if key[0] == "query" else "-"
+        expected = answer(default, default._tables, RequestClass(roles, *key, same, consent, ((name, stand_in),), "-"))
+        for v in values:
+            got = answer(default, default._tables, RequestClass(roles, *key, same, consent, ((name, v),), "-"))
+            assert got == expected
+    # and a named value is not read like the stand-in: the special case adds a step
+    special = RequestClass(("user_admin",), "reset_password", "user_account", "account_management", "ordinary", same, "-",
+                           (("reset_reason", "special_case"),), "-")
+    assert answer(default, default._tables, special).steps != ()

@@ -4,18 +4,19 @@ differently falls in exactly one of them, and all requests of one class are deci
 A decision depends on the request only through what the engine reads of it. For one action ×
 kind × purpose × level (a *key*) that is:
 
-- **roles**: through (a) the first role of the subject, in the policy's role order, granted the
-  key (Q-03), (b) the first role exempt from the classification steps for the action (C-02), and
-  (c) the separation rules (Q-08: an exclusive role held with any other; a role barred from the
-  kind). Roles granted nothing at the key, exempt from nothing and in no separation rule change
-  nothing. So the classes enumerate each role granted the key by either policy alone, and that
-  role paired with each role that matters beside it (an exempt or a separation role; any other
-  role when the granted role is itself a separation role, since holding it with anything may
-  conflict). Any larger set of roles is decided, in each policy, like the set of at most two of
-  its roles that (a)-(c) pick out; a set holding a role granted only by OLD, another granted only
-  by NEW and an exempt third shows its change in its pairs. A set with no role granted the key by
-  either policy is denied by both (Q-01/Q-03) and is not enumerated; neither is a key whose
-  purpose applies to its kind in neither policy (Q-02).
+- **roles**: only through the subject's *profile* at the key: in each policy, (a) its first
+  role, in that policy's role order, granted the key (Q-03: the grant cited), and (b) its first
+  role exempt from the classification steps for the action (C-02); and (c) which separation roles
+  it holds, and whether it holds more than one role (Q-08). Nothing else of the roles is read,
+  but for the wording of messages. Any set of roles R has the profile of the set R' made of the
+  (up to four) roles (a) and (b) pick in the two policies, R's separation roles, and, when that
+  leaves a lone separation role while R has more, one other role that keeps the profile: R' is a
+  subset of R (or stands for it), and a set of roles is decided by each policy like any other
+  with its profile. So the classes are one such R' for each profile a subject can have: a role
+  granted by both alone, with an exempt role, with a separation role, two roles when the grant
+  moved from one to the other. A set with no role granted the key by either policy is denied by
+  both (Q-01/Q-03) and is not enumerated; neither is a key whose purpose applies to its kind in
+  neither policy (Q-02).
 - **organisations**: through whether the resource's organisation is the subject's (C-02's
   exemption) or below it (Q-07). The approvers a class is given belong to the subject's own
   organisation, which every step accepts. Where the two org trees agree on a pair, a pair is
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import product
+from itertools import combinations, product
 from math import prod
 
 from ._compile import Key, Requirement, Tables
@@ -128,6 +129,7 @@ class Space:
         self.levels = _union([lv.id for lv in d0.levels], [lv.id for lv in d1.levels])
         self.orgs = org_cases(old, new)
         self.separation_roles = {s.role for side in (old, new) for s in side.tables.separations}
+        self._role_sets: dict[Key, list[tuple[str, ...]]] = {}
 
     def keys(self) -> Iterator[Key]:
         """Every key that some role may be granted with a purpose that applies, in either policy."""
@@ -136,21 +138,46 @@ class Space:
                 yield key
 
     def role_sets(self, key: Key) -> list[tuple[str, ...]]:
-        granted = _union(*(list(s.tables.roles_for.get(key, ())) for s in (self.old, self.new)))
-        special = set(self.separation_roles)
-        for side in (self.old, self.new):
-            need = side.requirement(key)
-            if need is not None:
-                special |= set(need.exemptions)
-        order = {r: i for i, r in enumerate(self.roles)}
-        sets: dict[tuple[str, ...], None] = {}
-        for g in granted:
-            sets[(g,)] = None
-            partners = self.roles if g in self.separation_roles else [r for r in self.roles if r in special]
-            for other in partners:
-                if other != g:
-                    sets[tuple(sorted((g, other), key=order.__getitem__))] = None
-        return list(sets)
+        """One set of roles for each profile some subject may have at ``key`` (see the module's
+        docstring): each policy's first granted and first exempt role, and the separation roles."""
+        if key not in self._role_sets:
+            self._role_sets[key] = self._profiles(key)
+        return self._role_sets[key]
+
+    def _profiles(self, key: Key) -> list[tuple[str, ...]]:
+        granted = [set(s.tables.roles_for.get(key, ())) for s in (self.old, self.new)]
+        exempt = [set(need.exemptions) if need else set() for need in (s.requirement(key) for s in (self.old, self.new))]
+        seps = sorted(self.separation_roles)
+        orders = (self.old.tables.role_order, self.new.tables.role_order)
+
+        def profile(roles: set[str]) -> tuple[str | None, ...]:
+            return tuple(
+                next((r for r in order if r in roles and r in pool), None)
+                for order, pools in zip(orders, zip(granted, exempt))
+                for pool in pools
+            )
+
+        rank = {r: i for i, r in enumerate(self.roles)}
+        out: dict[tuple[str, ...], None] = {}
+        choices = [[*sorted(granted[0], key=rank.__getitem__), None], [*sorted(exempt[0]), None],
+                   [*sorted(granted[1], key=rank.__getitem__), None], [*sorted(exempt[1]), None]]
+        for wanted in product(*choices):
+            if wanted[0] is None and wanted[2] is None:
+                continue  # granted by neither: denied by both
+            for n in range(len(seps) + 1):
+                for extra in combinations(seps, n):
+                    roles = {r for r in (*wanted, *extra) if r is not None}
+                    if profile(roles) != wanted:
+                        continue  # not a profile a subject can have
+                    out[tuple(sorted(roles, key=rank.__getitem__))] = None
+                    if len(roles) == 1 and roles <= self.separation_roles:
+                        # Held with another role, an exclusive role conflicts: any role that
+                        # keeps the profile stands for all of them.
+                        filler = next((r for r in self.roles if r not in roles | self.separation_roles
+                                       and profile(roles | {r}) == wanted), None)
+                        if filler is not None:
+                            out[tuple(sorted(roles | {filler}, key=rank.__getitem__))] = None
+        return list(out)
 
     def shapes(self, key: Key) -> tuple[list[str], list[tuple[tuple[str, str | None], ...]], list[str]]:
         """The consent, evidence and retention shapes of a key."""
