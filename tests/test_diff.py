@@ -431,3 +431,24 @@ def test_evidence_values_named_nowhere_are_read_alike(default: zxpolicy.Engine) 
     special = RequestClass(("user_admin",), "reset_password", "user_account", "account_management", "ordinary", same, "-",
                            (("reset_reason", "special_case"),), "-")
     assert answer(default, default._tables, special).steps != ()
+
+
+def test_an_org_moved_changes_the_pairs_the_trees_relate_differently(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "orgs.yaml", "{id: east-2, parent: east,", "{id: east-2, parent: west,")
+    d = diff_to(default, new)
+    marks: dict[str, set[str]] = {}
+    for c in d.changes:
+        marks.setdefault(c.request.org.label, set()).add(c.mark)
+    # east loses east-2 from its scope, west gains it; hq keeps it, like every other pair
+    assert marks == {"east>east-2": {NARROWED}, "west>east-2": {WIDENED}}
+    # every class permitted at `below` in the old tree is narrowed for east → east-2
+    below = {(c.roles, c.key) for c in _permitted_below(default)}
+    assert {(c.request.roles, c.request.key) for c in d.changes if c.request.org.label == "east>east-2"} == below
+
+
+def _permitted_below(engine: zxpolicy.Engine) -> list[Any]:
+    from zxpolicy._diff import answer
+    from zxpolicy._space import Side, Space
+
+    space = Space(Side(engine._tables, engine.document), Side(engine._tables, engine.document))
+    return [c for c in space if c.org.label == "below" and answer(engine, engine._tables, c).permits]

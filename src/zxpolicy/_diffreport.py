@@ -6,7 +6,7 @@ the same answers into one line; the JSON lists every class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._diff import CHANGED, NARROWED, WIDENED, Answer, Change, Diff, Step
@@ -19,8 +19,9 @@ _WORDS: dict[str, dict[str, Any]] = {
         "title": "策略差异", "exact": "精确比较：枚举了 {n:,} 类请求（非抽样）。",
         "none": "无变化：两份策略对全部 {n:,} 类请求的决定相同。",
         WIDENED: "放宽", NARROWED: "收紧", CHANGED: "其他变化",
-        "cols": ("操作", "资料类型", "用途", "密级", "角色", "机构", "条件", "之前", "之后", "规则"),
-        "allow": "允许", "approvable": "审批后允许", "deny": "拒绝", "any": "任意密级",
+        "cols": ("操作", "资料类型", "用途（条件）", "密级", "角色", "机构", "变化", "规则"),
+        "reordered": "审批环节顺序改变", "cited": "引用规则",
+        "allow": "允许", "approvable": "经审批允许", "deny": "拒绝", "any": "任意密级",
         "same_org": "本机构", "ordered": "有序", "obligations": "义务",
         "consent": {"none": "无书面授权", "valid": "有书面授权"},
         "retention": {"running": "保管期未满", "ended": "保管期已满"},
@@ -31,8 +32,9 @@ _WORDS: dict[str, dict[str, Any]] = {
         "title": "Policy diff", "exact": "Exact: {n:,} request classes enumerated (not sampled).",
         "none": "No change: the two policies decide all {n:,} request classes alike.",
         WIDENED: "widened", NARROWED: "narrowed", CHANGED: "changed",
-        "cols": ("action", "kind", "purpose", "level", "roles", "org", "conditions", "before", "after", "rules"),
-        "allow": "allowed", "approvable": "allowed after", "deny": "denied", "any": "any level",
+        "cols": ("action", "kind", "purpose (conditions)", "level", "roles", "org", "change", "rules"),
+        "reordered": "steps reordered", "cited": "rules cited",
+        "allow": "allowed", "approvable": "allowed with approvals", "deny": "denied", "any": "any level",
         "same_org": "own org", "ordered": "ordered", "obligations": "obligations",
         "consent": {"none": "no consent", "valid": "valid consent"},
         "retention": {"running": "retention running", "ended": "retention ended"},
@@ -41,27 +43,26 @@ _WORDS: dict[str, dict[str, Any]] = {
     },
 }
 
-# The dimensions a group may merge, in the order they are merged.
-_MERGED = ("level", "purpose", "evidence", "consent", "retention", "org", "roles")
-_DIMS = ("action", "kind", *reversed(_MERGED))
+# The dimensions a group may merge, in the order they are merged. A purpose goes with the
+# conditions (consent, evidence, retention) of its class: they depend on it.
+_MERGED = ("level", "purpose", "kind", "org", "roles")
 
 
 def _dims(c: RequestClass) -> dict[str, Any]:
     return {
-        "roles": c.roles, "action": c.action, "kind": c.kind, "purpose": c.purpose, "level": c.level,
-        "org": c.org.label, "consent": c.consent, "evidence": c.evidence, "retention": c.retention,
+        "action": c.action, "kind": c.kind, "purpose": (c.purpose, c.consent, c.evidence, c.retention),
+        "level": c.level, "org": c.org.label, "roles": c.roles,
     }
 
 
-def group(changes: Sequence[Change]) -> list[tuple[Change, dict[str, list[Any]]]]:
-    """Changes with the same answers that differ in one dimension at a time, merged: each group
-    is a change standing for it and each dimension's values."""
+def group(changes: Sequence[Change], what: Callable[[Change], str]) -> list[tuple[Change, dict[str, list[Any]]]]:
+    """Changes of one mark, with the same ``what`` and rules, that differ in one dimension at a
+    time, merged: each group is a change standing for it and each dimension's values."""
     rows = [(c, {d: [v] for d, v in _dims(c.request).items()}) for c in changes]
     for dim in _MERGED:
         merged: dict[Any, tuple[Change, dict[str, list[Any]]]] = {}
         for change, values in rows:
-            key = (change.mark, change.old, change.new, change.rules,
-                   tuple(tuple(values[d]) for d in values if d != dim))
+            key = (change.mark, what(change), change.rules, tuple(tuple(values[d]) for d in values if d != dim))
             if key in merged:
                 merged[key][1][dim].extend(v for v in values[dim] if v not in merged[key][1][dim])
             else:
@@ -72,16 +73,39 @@ def group(changes: Sequence[Change]) -> list[tuple[Change, dict[str, list[Any]]]
 
 def _step(s: Step, w: dict[str, Any]) -> str:
     notes = [w[n] for n, on in (("same_org", s.same_org), ("ordered", s.ordered)) if on]
-    return "|".join(s.roles) + (f" ({', '.join(notes)})" if notes else "")
+    return "`" + "|".join(s.roles) + "`" + (f" ({', '.join(notes)})" if notes else "")
 
 
-def _answer(a: Answer, w: dict[str, Any], obligations: bool) -> str:
-    text = str(w[a.status])
-    if a.steps:
-        text += ": " + "; ".join(f"`{_step(s, w)}`" for s in a.steps)
-    if obligations and a.permits:
-        text += f" [{w['obligations']}: {', '.join(a.obligations) or '-'}]"
-    return text
+def _what(c: Change, w: dict[str, Any]) -> str:
+    """What changed, in words: the status, else the steps added (+) and removed (−), else the
+    obligations, else the rules cited."""
+    a, b = c.old, c.new
+    if a.permits != b.permits:
+        steps = "; ".join(_step(s, w) for s in b.steps)
+        return f"{w[a.status]} → {w[b.status]}" + (f": {steps}" if steps else "")
+    if a.steps != b.steps:
+        added = _minus(b.steps, a.steps)
+        removed = _minus(a.steps, b.steps)
+        parts = [f"+ {_step(s, w)}" for s in added] + [f"− {_step(s, w)}" for s in removed]
+        return "; ".join(parts) or w["reordered"]
+    if a.obligations != b.obligations:
+        return f"{w['obligations']}: {', '.join(a.obligations) or '-'} → {', '.join(b.obligations) or '-'}"
+    return f"{w['cited']}: {_cited(a)} → {_cited(b)}"
+
+
+def _minus(a: tuple[Step, ...], b: tuple[Step, ...]) -> list[Step]:
+    left = list(b)
+    out = []
+    for s in a:
+        if s in left:
+            left.remove(s)
+        else:
+            out.append(s)
+    return out
+
+
+def _cited(a: Answer) -> str:
+    return ", ".join(sorted({rule for _, rule in a.reasons})) or "-"
 
 
 def _value(v: str | None, w: dict[str, Any]) -> str:
@@ -90,18 +114,12 @@ def _value(v: str | None, w: dict[str, Any]) -> str:
     return str(w[v]) if v in (GIVEN, OTHER) else v
 
 
-def _conditions(values: dict[str, list[Any]], w: dict[str, Any]) -> str:
-    parts = []
-    shown = [w["consent"][v] for v in values["consent"] if v != "-"]
-    if shown:
-        parts.append(" / ".join(shown))
-    shown = [w["retention"][v] for v in values["retention"] if v != "-"]
-    if shown:
-        parts.append(" / ".join(shown))
-    shapes = [", ".join(f"{k}={_value(v, w)}" for k, v in e) for e in values["evidence"] if e]
-    if shapes:
-        parts.append(" / ".join(shapes))
-    return "; ".join(parts) or "-"
+def _purpose(value: tuple[str, str, tuple[tuple[str, str | None], ...], str], w: dict[str, Any]) -> str:
+    purpose, consent, evidence, retention = value
+    conditions = [w["consent"][consent]] if consent != "-" else []
+    conditions += [w["retention"][retention]] if retention != "-" else []
+    conditions += [f"{k}={_value(v, w)}" for k, v in evidence]
+    return f"`{purpose}`" + (f" ({', '.join(conditions)})" if conditions else "")
 
 
 def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[str]) -> str:
@@ -112,22 +130,20 @@ def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[
         return "\n".join([*lines, w["none"].format(n=diff.classes), ""])
     lines += [w["exact"].format(n=diff.classes), "",
               " · ".join(f"**{w[m]} {counts[m]}**" for m in MARKS), ""]
-    rows = group(diff.changes)
     for mark in MARKS:
-        mine = [r for r in rows if r[0].mark == mark]
+        mine = group([c for c in diff.changes if c.mark == mark], lambda c: _what(c, w))
         if not mine:
             continue
         head = mark.upper() if lang == "en" else f"{w[mark]}（{mark.upper()}）"
-        lines += [f"#### {head}", "", "| " + " | ".join(w["cols"]) + " |",
-                  "|" + "---|" * len(w["cols"])]
+        lines += [f"#### {head}", "", "| " + " | ".join(w["cols"]) + " |", "|" + "---|" * len(w["cols"])]
         for change, v in mine:
             level = w["any"] if sorted(v["level"]) == sorted(levels) else ", ".join(v["level"])
-            org = ", ".join(w["org"].get(o, f"`{o}`") for o in v["org"])
-            ob = change.old.obligations != change.new.obligations
             cells = [
-                f"`{change.request.action}`", f"`{change.request.kind}`", ", ".join(f"`{p}`" for p in v["purpose"]),
-                level, ", ".join(f"`{'+'.join(r)}`" for r in v["roles"]), org, _conditions(v, w),
-                _answer(change.old, w, ob), _answer(change.new, w, ob), ", ".join(change.rules) or "-",
+                f"`{change.request.action}`", ", ".join(f"`{k}`" for k in v["kind"]),
+                ", ".join(_purpose(p, w) for p in v["purpose"]), level,
+                ", ".join(f"`{'+'.join(r)}`" for r in v["roles"]),
+                ", ".join(w["org"].get(o, f"`{o}`") for o in v["org"]),
+                _what(change, w), ", ".join(change.rules) or "-",
             ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
