@@ -4,6 +4,7 @@ request classes it changes, worked out here from the edit and the policy's own d
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -72,7 +73,7 @@ def consent_of(action: str, kind: str, purpose: str) -> str:
     return "-"
 
 
-def run(*args: object, cwd: Path | None = None) -> Result:
+def run(*args: object) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
@@ -452,3 +453,21 @@ def _permitted_below(engine: zxpolicy.Engine) -> list[Any]:
 
     space = Space(Side(engine._tables, engine.document), Side(engine._tables, engine.document))
     return [c for c in space if c.org.label == "below" and answer(engine, engine._tables, c).permits]
+
+
+def test_markdown_merges_classes_with_the_same_change(policy_copy: Path, new: Path) -> None:
+    edit(new, "approvals.yaml", "      - [general_manager, credit_info_supervisor, risk_control_manager]\n",
+         "      - [general_manager, credit_info_supervisor, risk_control_manager]\n      - [general_manager]\n")
+    result = run("diff", policy_copy, new, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line.startswith("| `")]
+    # 270 classes, one change: every kind, purpose, level, role and org in one row
+    assert table == [
+        "| `copy` | `credit_report`, `customer_archive`, `statistics_report` | `loan_review`, `guarantor_check`, "
+        "`post_loan_monitoring`, `dissent` (case_id=given), `legal` (legal_basis=given) | any level | "
+        "`credit_info_officer`, `credit_info_supervisor`, `risk_control_manager` | same org, resource below | "
+        "+ `general_manager` | A-02 |"
+    ]
+    assert "**widened 0** · **narrowed 270** · **changed 0**" in result.stdout
+    assert not re.search(r"[\u4e00-\u9fff]", result.stdout)  # English throughout
+    assert "收紧（NARROWED）" in run("diff", policy_copy, new).stdout

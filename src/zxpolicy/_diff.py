@@ -46,7 +46,7 @@ class SpaceTooLarge(DiffError):
     def __init__(self, size: int, limit: int) -> None:
         self.size, self.limit = size, limit
         super().__init__(
-            f"the decision space has {size:,} request classes, more than the limit of {limit:,}: "
+            f"the decision space has at least {size:,} request classes, more than the limit of {limit:,}: "
             "too large to enumerate exactly (raise --max-classes to try anyway)"
         )
 
@@ -119,7 +119,7 @@ def diff_engines(old: Engine, new: Engine, max_classes: int = MAX_CLASSES) -> Di
     """
     t0, t1 = old._tables, new._tables
     space = Space(Side(t0, old.document), Side(t1, new.document))
-    size = space.size()
+    size = space.size(max_classes)
     if size > max_classes:
         raise SpaceTooLarge(size, max_classes)
     changes = []

@@ -22,7 +22,9 @@ kind × purpose × level (a *key*) that is:
   organisation, which every step accepts. Where the two org trees agree on a pair, a pair is
   decided like any other of its relation, so one pair stands for each: ``same``, ``below``; a
   resource out of scope is denied by both (Q-07). Each pair the trees relate differently (or that
-  only one tree has) is a class of its own, named ``subject>resource``.
+  only one tree has) is a class of its own, named ``subject>resource``. (Approvers are not
+  enumerated by organisation: a tree change that only moves an approver out of, or into, the
+  requester's line of organisations is not seen.)
 - **consent**, only where either policy asks for it at the key: none or valid. A consent that is
   invalid (another customer, another purpose, expired, revoked) is denied where consent is asked
   and ignored where not, exactly like none.
@@ -199,11 +201,15 @@ class Space:
             domains.append([(k, None), *((k, v) for v in sorted(named[k])), (k, other)])
         return consent, [tuple(e) for e in product(*domains)], retention
 
-    def size(self) -> int:
+    def size(self, limit: int | None = None) -> int:
+        """How many classes there are; counting stops once past ``limit``, so that a space too
+        large to enumerate is not enumerated to be counted."""
         total = 0
         for key in self.keys():
             consent, evidence, retention = self.shapes(key)
             total += prod((len(self.role_sets(key)), len(self.orgs), len(consent), len(evidence), len(retention)))
+            if limit is not None and total > limit:
+                break
         return total
 
     def __iter__(self) -> Iterator[RequestClass]:
