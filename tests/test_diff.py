@@ -471,3 +471,16 @@ def test_markdown_merges_classes_with_the_same_change(policy_copy: Path, new: Pa
     assert "**widened 0** · **narrowed 270** · **changed 0**" in result.stdout
     assert not re.search(r"[\u4e00-\u9fff]", result.stdout)  # English throughout
     assert "收紧（NARROWED）" in run("diff", policy_copy, new).stdout
+
+
+def test_a_role_added_to_the_vocabulary_conflicts_with_the_user_administrator(default: zxpolicy.Engine, new: Path) -> None:
+    # OLD does not know the role, so a user administrator holding it holds one role there; NEW
+    # knows it, and Q-08 forbids holding it with user_admin.
+    edit(new, "vocabulary.yaml", "  - {id: archive_custodian,", "  - {id: auditor, zh: 审计员, en: auditor}\n  - {id: archive_custodian,")
+    d = diff_to(default, new)
+    assert {c.request.roles for c in d.changes} == {("user_admin", "auditor")}
+    assert {(c.mark, c.new.reasons, c.rules) for c in d.changes} == {(NARROWED, (("role_conflict", "Q-08"),), ("A-07", "Q-08"))} | {
+        (NARROWED, (("role_conflict", "Q-08"),), ("A-08", "Q-08"))
+    }
+    # every action granted to user_admin, at each level, org, and reset reason it is permitted for
+    assert {c.request.action for c in d.changes} == {"create_user", "change_permission", "reset_password", "suspend_user"}

@@ -10,9 +10,10 @@ kind × purpose × level (a *key*) that is:
   it holds, and whether it holds more than one role (Q-08). Nothing else of the roles is read,
   but for the wording of messages. Any set of roles R has the profile of the set R' made of the
   (up to four) roles (a) and (b) pick in the two policies, R's separation roles, and, when that
-  leaves a lone separation role while R has more, one other role that keeps the profile: R' is a
-  subset of R (or stands for it), and a set of roles is decided by each policy like any other
-  with its profile. So the classes are one such R' for each profile a subject can have: a role
+  leaves a lone separation role while R has more, one other role that keeps the profile (one
+  known to both policies, one known to either only: a policy counts only the roles it knows): R'
+  is a subset of R (or stands for it), and a set of roles is decided by each policy like any
+  other with its profile. So the classes are one such R' for each profile a subject can have: a role
   granted by both alone, with an exempt role, with a separation role, two roles when the grant
   moved from one to the other. A set with no role granted the key by either policy is denied by
   both (Q-01/Q-03) and is not enumerated; neither is a key whose purpose applies to its kind in
@@ -132,6 +133,8 @@ class Space:
         self.orgs = org_cases(old, new)
         self.separation_roles = {s.role for side in (old, new) for s in side.tables.separations}
         self._role_sets: dict[Key, list[tuple[str, ...]]] = {}
+        r0, r1 = set(old.tables.role_order), set(new.tables.role_order)
+        self.known = (r0 & r1, r0 - r1, r1 - r0)  # the roles both policies know, OLD only, NEW only
 
     def keys(self) -> Iterator[Key]:
         """Every key that some role may be granted with a purpose that applies, in either policy."""
@@ -174,11 +177,13 @@ class Space:
                     out[tuple(sorted(roles, key=rank.__getitem__))] = None
                     if len(roles) == 1 and roles <= self.separation_roles:
                         # Held with another role, an exclusive role conflicts: any role that
-                        # keeps the profile stands for all of them.
-                        filler = next((r for r in self.roles if r not in roles | self.separation_roles
-                                       and profile(roles | {r}) == wanted), None)
-                        if filler is not None:
-                            out[tuple(sorted(roles | {filler}, key=rank.__getitem__))] = None
+                        # keeps the profile stands for all of them, one known to both policies,
+                        # one to OLD only, one to NEW only (a policy counts only roles it knows).
+                        for known in self.known:
+                            filler = next((r for r in self.roles if r in known and r not in self.separation_roles
+                                           and profile(roles | {r}) == wanted), None)
+                            if filler is not None:
+                                out[tuple(sorted(roles | {filler}, key=rank.__getitem__))] = None
         return list(out)
 
     def shapes(self, key: Key) -> tuple[list[str], list[tuple[tuple[str, str | None], ...]], list[str]]:
