@@ -1,5 +1,5 @@
-"""The request classes a policy diff enumerates: every request the two policies could decide
-differently falls in exactly one of them, and all requests of one class are decided alike.
+"""The request classes a policy diff enumerates: every request is decided by the two policies as
+one of these classes is, or is denied by both; all requests of a class are decided alike.
 
 A decision depends on the request only through what the engine reads of it. For one action ×
 kind × purpose × level (a *key*) that is:
@@ -13,11 +13,11 @@ kind × purpose × level (a *key*) that is:
   leaves a lone separation role while R has more, one other role that keeps the profile (one
   known to both policies, one known to either only: a policy counts only the roles it knows): R'
   is a subset of R (or stands for it), and a set of roles is decided by each policy like any
-  other with its profile. So the classes are one such R' for each profile a subject can have: a role
-  granted by both alone, with an exempt role, with a separation role, two roles when the grant
-  moved from one to the other. A set with no role granted the key by either policy is denied by
-  both (Q-01/Q-03) and is not enumerated; neither is a key whose purpose applies to its kind in
-  neither policy (Q-02).
+  other with its profile. So the classes are one such R' for each profile a subject can have:
+  a role granted by both alone, with an exempt role, with a separation role, two roles when the
+  grant moved from one to the other. A set with no role granted the key by either policy is
+  denied by both (Q-01/Q-03) and is not enumerated; neither is a key whose purpose applies to its
+  kind in neither policy (Q-02).
 - **organisations**: through whether the resource's organisation is the subject's (C-02's
   exemption) or below it (Q-07). The approvers a class is given belong to the subject's own
   organisation, which every step accepts. Where the two org trees agree on a pair, a pair is
