@@ -20,11 +20,14 @@ def main() -> None:
     \b
     Example:
       zxpolicy check examples/query-allowed.json
+      zxpolicy explain --lang en examples/query-denied.json
       zxpolicy validate policies
+      zxpolicy test policies --coverage
+      zxpolicy diff main:policies policies
     """
 
 
 # Each module adds its command to `main`.
-from . import _check, _explain, _lint, _reverse, _test, _validate
+from . import _check, _diff, _explain, _lint, _reverse, _test, _validate  # noqa: E402,F401
 
 __all__ = ["main"]
