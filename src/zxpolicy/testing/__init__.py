@@ -8,36 +8,41 @@
     assert report.passed
 
     @given(requests(engine))                            # in a policy repository's own tests
-    def test_no_print_on_sundays(request): ...
+    def test_my_property(request): ...
 
-Needs Hypothesis (``pip install 'zxpolicy[testing]'``).
+Needs Hypothesis (``pip install 'zxpolicy[testing]'``). The names are loaded on first use, so
+that the pytest plugin in this package (registered on install) costs nothing, and needs no
+Hypothesis, in a repository that does not use it.
 """
 
 from __future__ import annotations
 
-try:
-    import hypothesis  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ImportError(
-        "zxpolicy.testing needs hypothesis: pip install 'zxpolicy[testing]'"
-    ) from exc
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ._invariants import Violation
-from ._runner import InvariantResult, VerifyReport, run_invariant, verify
-from .strategies import AT, approval_sets, consents, evidence, purposes, requests, resources, subjects
+if TYPE_CHECKING:
+    from ._invariants import Violation
+    from ._runner import InvariantResult, VerifyReport, run_invariant, verify
+    from .strategies import AT, approval_sets, consents, evidence, purposes, requests, resources, subjects
 
-__all__ = [
-    "AT",
-    "InvariantResult",
-    "VerifyReport",
-    "Violation",
-    "approval_sets",
-    "consents",
-    "evidence",
-    "purposes",
-    "requests",
-    "resources",
-    "run_invariant",
-    "subjects",
-    "verify",
-]
+_WHERE = {
+    "Violation": "._invariants",
+    **dict.fromkeys(("InvariantResult", "VerifyReport", "run_invariant", "verify"), "._runner"),
+    **dict.fromkeys(
+        ("AT", "approval_sets", "consents", "evidence", "purposes", "requests", "resources", "subjects"), ".strategies"
+    ),
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module `zxpolicy.testing` has no attribute `{name}`")
+    try:
+        return getattr(importlib.import_module(module, __name__), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != "hypothesis":
+            raise
+        raise ImportError("zxpolicy.testing needs hypothesis: pip install 'zxpolicy[testing]'") from exc

@@ -6,6 +6,7 @@ grants and the users are worked out here afresh from the validated policy docume
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,7 +83,7 @@ class Facts:
         expired = subject.must_change_password or (
             subject.password_changed_at is not None and at - subject.password_changed_at > self.max_age
         )
-        tests = [
+        tests: list[tuple[Any, Callable[[Any], bool]]] = [
             (match.roles_include, lambda v: v in subject.roles),
             (match.actions, lambda v: request["action"] in v),
             (match.kinds, lambda v: resource["kind"] in v),

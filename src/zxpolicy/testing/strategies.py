@@ -52,7 +52,8 @@ def subjects(draw: st.DrawFn, engine: Engine, *, roles: list[str] | None = None,
     among them), an organisation, a status and a password date."""
     f = facts(engine)
     users = [u for u in f.users.values() if (roles is None or set(roles) <= u.roles) and org in (None, u.org)]
-    if users and draw(st.booleans()):
+    by_id: bool = draw(st.booleans())
+    if users and by_id:
         return draw(st.sampled_from(sorted(u.id for u in users)))
     held = list(roles or [])
     held += draw(st.lists(st.sampled_from([*f.roles, "auditor"]), max_size=1 if held else 2, unique=True))
@@ -168,7 +169,8 @@ def approval_sets(draw: st.DrawFn, engine: Engine, request: dict[str, Any]) -> l
             and (not step.same_org or u.org == subject.org)
         )
         approver: Any
-        if fits and draw(st.booleans()):
+        known: bool = draw(st.booleans())
+        if fits and known:
             approver = draw(st.sampled_from(fits))
             role = sorted(f.users[approver].roles & step.role_set)[0]
         else:
@@ -190,8 +192,11 @@ def approval_sets(draw: st.DrawFn, engine: Engine, request: dict[str, Any]) -> l
     if spoil == "self":
         one["approver"] = request["subject"]
     elif spoil == "reused" and len(out) > 1:
+        # One approver, holding the roles of two steps, approves both.
         j = (i + 1) % len(out)
-        one = {**out[j], "approver": out[i]["approver"], "role": out[i]["role"]}
+        both = {"id": f"ap-{i}", "roles": sorted({out[i]["role"], out[j]["role"]}), "org": subject.org}
+        out[i] = {**out[i], "approver": both}
+        one = {**out[j], "approver": both}
         i = j
     elif spoil == "wrong_role":
         one["role"] = draw(st.sampled_from([r for r in f.roles if r != one["role"]]))
@@ -212,7 +217,7 @@ def approval_sets(draw: st.DrawFn, engine: Engine, request: dict[str, Any]) -> l
 _MODES = ("granted", "granted", "granted", "any")
 
 
-def _focused(f: Facts, focus: Match | None) -> list[tuple[str, ...]]:
+def _focused(f: Facts, focus: Match | None) -> list[tuple[str, str, str, str, str]]:
     """The grants whose requests ``focus`` speaks of; all of them when none is."""
     if focus is None:
         return f.grant_rows
