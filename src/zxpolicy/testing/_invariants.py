@@ -122,12 +122,16 @@ def requires_approvals(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool
 
 
 def org_isolation(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
+    """An allowed request is in scope; and moved to any organisation outside the subject's, the
+    same request is denied (so one allowed request probes the whole tree)."""
     d = check(f, r)
-    if not (d.allowed and _applies(f, inv, r)):
-        return False
     subject = f.who(r["subject"])
-    if subject is None or subject.org not in f.above[r["resource"]["org"]]:
-        raise Violation(f"allowed on a resource of `{r['resource']['org']}`, outside the subject's organisation", (r, d))
+    if not (d.allowed and _applies(f, inv, r)) or subject is None:
+        return False
+    for org in f.orgs:
+        moved = {**r, "resource": {**r["resource"], "org": org}}
+        if subject.org not in f.above[org] and (org == r["resource"]["org"] or check(f, moved).allowed):
+            raise Violation(f"allowed on a resource of `{org}`, outside the subject's organisation", (moved, check(f, moved)))
     return True
 
 

@@ -137,7 +137,7 @@ def evidence(draw: st.DrawFn, engine: Engine) -> dict[str, str]:
     return out
 
 
-_SPOILS = ("complete", "complete", "complete", "complete", "complete", "complete", "complete", "partial", "self", "reused", "wrong_role",
+_SPOILS = ("complete", "complete", "complete", "complete", "complete", "complete", "complete", "partial", "self", "self", "reused", "wrong_role",
            "out_of_scope", "out_of_order", "mismatched", "extra")
 
 
