@@ -72,6 +72,19 @@ def test_the_generated_requests_exercise_every_invariant(shipped: VerifyReport) 
     assert by_id["INV-14"].exercised >= 20  # provide_external allowed with its two approvals
 
 
+def test_the_testing_names_are_pinned() -> None:
+    import zxpolicy.testing
+
+    assert zxpolicy.testing.__all__ == [
+        "AT", "InvariantResult", "VerifyReport", "Violation", "approval_sets", "consents", "evidence", "purposes",
+        "requests", "resources", "run_invariant", "subjects", "verify",
+    ]
+    for name in zxpolicy.testing.__all__:
+        assert getattr(zxpolicy.testing, name) is not None
+    with pytest.raises(AttributeError):
+        zxpolicy.testing.nothing  # noqa: B018
+
+
 def test_a_run_is_reproducible() -> None:
     engine = zxpolicy.load(POLICIES)
     first = verify(engine, seed=3, max_examples=40, only=["INV-02", "INV-07"]).to_dict()
@@ -221,6 +234,14 @@ def test_verify_catches_a_widened_org_scope() -> None:
     assert mutant.check(**request).allowed
     assert request["resource"]["org"] in ("west", "west-1")
     assert "org_out_of_scope" in zxpolicy.load(POLICIES).check(**request).codes
+
+
+def test_usage_errors_exit_2(policy_copy: Path) -> None:
+    unknown = run("verify", POLICIES, "--only", "INV-99")
+    assert unknown.exit_code == 2 and "`INV-99` is not an invariant" in unknown.output
+    (policy_copy / "orgs.yaml").write_text("orgs: []\n", encoding="utf-8")
+    broken = run("verify", policy_copy)
+    assert broken.exit_code == 2 and "orgs.yaml" in broken.stderr
 
 
 # -- the invariants section -------------------------------------------------------------------

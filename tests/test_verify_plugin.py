@@ -93,3 +93,12 @@ def test_the_readme_invariant_is_the_shipped_one() -> None:
     block = yaml.safe_load(_readme_block("yaml", "INV-15"))
     shipped = yaml.safe_load((POLICIES / "invariants.yaml").read_text(encoding="utf-8"))["invariants"]
     assert block[0] in shipped
+
+
+def test_a_policy_that_does_not_load_is_one_failing_test(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "policies" / "orgs.yaml").write_text("orgs: []\n", encoding="utf-8")
+    done = _pytest(repo)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED policies/invariants::load" in done.stdout
+    assert "policy does not load" in done.stdout and "orgs.yaml" in done.stdout

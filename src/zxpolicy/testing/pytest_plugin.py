@@ -50,13 +50,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     import zxpolicy
 
-    engine = zxpolicy.load(directory)  # a policy that does not load fails the collection, with its problems
+    parent = PolicyNode.from_parent(session, name=f"zxpolicy-invariants[{directory.name}]", nodeid=f"{directory.name}/invariants")
+    try:
+        engine = zxpolicy.load(directory)
+    except zxpolicy.PolicyError as exc:  # one failing test that shows every problem
+        items.append(PolicyLoadItem.from_parent(parent, name="load", problems=str(exc)))
+        return
     seed = config.getoption("zxpolicy_seed")
     settings = {
         "seed": int(seed if seed is not None else config.getini("zxpolicy_seed")),
         "max_examples": int(config.getini("zxpolicy_max_examples")),
     }
-    parent = PolicyNode.from_parent(session, name=f"zxpolicy-invariants[{directory.name}]", nodeid=f"{directory.name}/invariants")
     items.extend(
         InvariantItem.from_parent(parent, name=inv.id, engine=engine, invariant=inv, settings=settings)
         for inv in engine.document.invariants
@@ -72,6 +76,23 @@ class PolicyNode(pytest.Collector):
 
 class InvariantFailed(Exception):
     pass
+
+
+class PolicyLoadItem(pytest.Item):
+    """Stands for the invariants of a policy that does not load."""
+
+    def __init__(self, *, problems: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problems = problems
+
+    def runtest(self) -> None:
+        raise InvariantFailed(self.problems)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, "the policy does not load"
 
 
 class InvariantItem(pytest.Item):

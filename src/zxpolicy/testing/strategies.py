@@ -13,6 +13,7 @@ on many of them and not on none.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,15 +28,10 @@ __all__ = ["AT", "approval_sets", "consents", "evidence", "purposes", "requests"
 
 AT = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=8)))  # the default request time
 
-_facts: dict[int, Facts] = {}
-
-
+@functools.lru_cache(maxsize=8)  # a few engines at a time: a run, its mutants
 def facts(engine: Engine) -> Facts:
     """The facts of an engine's policy, worked out once per engine."""
-    found = _facts.get(id(engine))
-    if found is None or found.engine is not engine:
-        found = _facts[id(engine)] = Facts(engine)
-    return found
+    return Facts(engine)
 
 
 def _iso(t: datetime) -> str:
