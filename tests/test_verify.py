@@ -163,6 +163,7 @@ def test_the_text_report_names_the_invariant_and_prints_the_request(policy_copy:
     assert zxpolicy.load(policy_copy).check(**request).allowed
     zh = run("verify", policy_copy, "--only", expected)
     assert "失败 INV-02" in zh.stdout and "除依法查询外" in zh.stdout and "不成立：INV-02" in zh.stdout
+    assert "反例: 未取得该客户对此用途的有效书面授权即获准" in zh.stdout
 
 
 def test_a_grant_to_user_admin_alone_is_still_blocked_by_the_separation(policy_copy: Path) -> None:

@@ -35,7 +35,8 @@ def render_text(report: VerifyReport, lang: str = "zh") -> str:
         )
         out.append(f"{head} {inv.id} {inv.kind} [{inv.clause}] {statement} ({counts})")
         if r.violation is not None:
-            out.append(f"  {'反例' if zh else 'counterexample'}: {r.violation.message}")
+            message = r.violation.message_zh if zh else r.violation.message
+            out.append(f"  {'反例' if zh else 'counterexample'}: {message}")
             out.extend("  " + line for line in counterexample(r).splitlines())
     failed = [r.invariant.id for r in report.results if not r.passed]
     seed = f"seed {report.seed}, max examples {report.max_examples}"

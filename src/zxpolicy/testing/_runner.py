@@ -49,6 +49,7 @@ class InvariantResult:
         if self.violation is not None:
             out["counterexample"] = {
                 "message": self.violation.message,
+                "message_zh": self.violation.message_zh,
                 "requests": [{"request": r, "decision": _brief(d)} for r, d in self.violation.cases],
             }
         return out
