@@ -25,6 +25,6 @@ def main() -> None:
 
 
 # Each module adds its command to `main`.
-from . import _check, _validate, _verify
+from . import _check, _explain, _lint, _reverse, _validate, _verify
 
 __all__ = ["main"]
