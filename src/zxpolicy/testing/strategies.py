@@ -214,7 +214,7 @@ _MODES = ("granted", "granted", "granted", "any")
 
 
 def _focused(f: Facts, focus: Match | None) -> list[tuple[str, str, str, str, str]]:
-    """The grants whose requests ``focus`` speaks of; all of them when none is."""
+    """The grants whose requests ``focus`` speaks of (all of them for no focus)."""
     if focus is None:
         return f.grant_rows
     rows = [
@@ -224,7 +224,7 @@ def _focused(f: Facts, focus: Match | None) -> list[tuple[str, str, str, str, st
         and (focus.levels is None or row[4] in focus.levels)
         and (focus.credit_information is None or (row[2] in f.credit) == focus.credit_information)
     ]
-    return rows or f.grant_rows
+    return rows
 
 
 @st.composite
@@ -235,11 +235,17 @@ def requests(draw: st.DrawFn, engine: Engine, *, at: datetime = AT, focus: Match
     """
     f = facts(engine)
     rows = _focused(f, focus)
+    also: list[str] = []
+    if not rows and focus is not None and focus.roles_include:
+        # No grant to that role fits the focus: give the role to the subject of one that does.
+        rows = _focused(f, focus.model_copy(update={"roles_include": None}))
+        also = [focus.roles_include]
+    rows = rows or f.grant_rows
     if draw(st.sampled_from(_MODES)) == "granted" and rows:
         # An action first, then one of its grants: query and print have few grants among many.
         action = draw(st.sampled_from(sorted({row[1] for row in rows}, key=f.actions.index)))
         role, action, kind, purpose, level = draw(st.sampled_from([row for row in rows if row[1] == action]))
-        subject = draw(subjects(engine, roles=[role], at=at))
+        subject = draw(subjects(engine, roles=sorted({role, *also}), at=at))
         org = f.who(subject).org  # type: ignore[union-attr]  # drawn from the assignments
         resource = draw(resources(engine, kind=kind, level=level, orgs=f.below(org) if draw(st.integers(0, 4)) else None, at=at))
     else:
