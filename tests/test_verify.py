@@ -281,3 +281,21 @@ def test_a_bad_invariant_is_a_policy_error_at_its_line(policy_copy: Path, old: s
         zxpolicy.load(policy_copy)
     shown = [str(p) for p in caught.value.problems]
     assert any(s.startswith(f"invariants.yaml:{line}:") and message in s for s in shown), shown
+
+
+def test_without_hypothesis_verify_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import zxpolicy.testing
+
+    for name in [m for m in sys.modules if m.startswith("zxpolicy.testing.") and m != "zxpolicy.testing.pytest_plugin"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if it were not installed
+    result = run("verify", POLICIES)
+    assert result.exit_code == 2
+    assert "pip install 'zxpolicy[testing]'" in result.stderr
+    with pytest.raises(ImportError, match=r"zxpolicy\[testing\]"):
+        zxpolicy.testing.requests  # noqa: B018
+    import zxpolicy.testing.pytest_plugin  # the plugin itself loads without it
+
+    assert zxpolicy.testing.pytest_plugin.InvariantItem

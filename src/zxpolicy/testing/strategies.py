@@ -28,6 +28,7 @@ __all__ = ["AT", "approval_sets", "consents", "evidence", "purposes", "requests"
 
 AT = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=8)))  # the default request time
 
+
 @functools.lru_cache(maxsize=8)  # a few engines at a time: a run, its mutants
 def facts(engine: Engine) -> Facts:
     """The facts of an engine's policy, worked out once per engine."""
