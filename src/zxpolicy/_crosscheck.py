@@ -180,6 +180,31 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
         yield from known(("assignments", i, "roles"), user.roles, roles, "role")
         yield from known_one(("assignments", i, "org"), user.org, orgs, "org")
 
+    yield from _duplicates("invariants", [x.id for x in doc.invariants])
+    for i, inv in enumerate(doc.invariants):
+        for part in ("when", "unless"):
+            match = getattr(inv, part)
+            if match is None:
+                continue
+            where = ("invariants", i, part)
+            if not match.model_fields_set:
+                yield where, f"`{part}` names no condition; leave it out to mean every request"
+            if match.roles_include is not None:
+                yield from known_one((*where, "roles_include"), match.roles_include, roles, "role")
+            for name, table, what in (("actions", actions, "action"), ("kinds", kinds, "kind"),
+                                      ("purposes", purposes, "purpose"), ("levels", levels, "level")):
+                yield from known((*where, name), getattr(match, name) or [], table, what)
+        if inv.kind == "never_allowed" and inv.when is None:
+            yield ("invariants", i, "kind"), "`never_allowed` needs `when`: the requests that are never allowed"
+        if (inv.kind == "requires_approvals") != (inv.steps is not None):
+            yield ("invariants", i, "kind"), "`steps` belongs to `requires_approvals`, which needs it"
+        for j, step in enumerate(inv.steps or []):
+            yield from known(("invariants", i, "steps", j), step, roles, "role")
+        if (inv.kind == "obligation_on_allow") != (inv.obligation is not None):
+            yield ("invariants", i, "kind"), "`obligation` belongs to `obligation_on_allow`, which needs it"
+        if inv.obligation is not None:
+            yield from known_one(("invariants", i, "obligation"), inv.obligation, duties, "obligation")
+
     for code in ENGINE_CODES:
         if code not in doc.reasons:
             yield ("reasons",), f"no message for reason code `{code}`"

@@ -142,8 +142,9 @@ def _from_pydantic(
         elif missing:
             message += f"; {hint(key, missing)}"
     elif kind == "string_pattern_mismatch":
-        expected = "a rule id like `Q-01`" if "A-Z" in str(err.get("ctx", {}).get("pattern")) else (
-            "an id of lowercase letters, digits, `_` or `-`"
+        pattern = str(err.get("ctx", {}).get("pattern"))
+        expected = "a rule id like `Q-01`" if "A-Z" in pattern else (
+            "an invariant id like `INV-01`" if "INV" in pattern else "an id of lowercase letters, digits, `_` or `-`"
         )
         message = f"expected {expected}, got `{got}`"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):

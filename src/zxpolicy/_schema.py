@@ -187,6 +187,41 @@ class Assignment(_Model):
     person: Text | Annotated[list[Text], Field(min_length=1)] | None = None
 
 
+# What `invariants.yaml` may say: properties every request must satisfy, checked by
+# `zxpolicy verify` on generated requests (zxpolicy.testing). Each kind is explained there.
+INVARIANT_KINDS = (
+    "deny_by_default", "never_allowed", "requires_consent", "requires_approvals", "org_isolation",
+    "no_self_approval", "one_approver_per_step", "monotone_in_approvals", "monotone_in_level",
+    "obligation_on_allow", "reasons_cite_rules", "deterministic",
+)
+
+
+class Match(_Model):
+    """Which requests an invariant speaks of; every condition given must hold."""
+
+    roles_include: Id | None = None  # the subject holds this role
+    actions: Ids | None = None
+    kinds: Ids | None = None
+    purposes: Ids | None = None
+    levels: Ids | None = None
+    credit_information: bool | None = None  # the resource's kind is (or is not) credit information
+    subject_status: Literal["active", "suspended"] | None = None
+    password_expired: bool | None = None  # older than settings.password_max_age_days, or must be changed
+    same_org: bool | None = None  # the resource's organisation is exactly the subject's
+
+
+class Invariant(_Model):
+    id: Annotated[str, StringConstraints(pattern=r"^INV-[0-9]{2,3}$")]
+    kind: Literal[INVARIANT_KINDS]  # type: ignore[valid-type]
+    clause: Text
+    zh: Text
+    en: Text
+    when: Match | None = None
+    unless: Match | None = None
+    steps: Annotated[list[Ids], Field(min_length=1)] | None = None  # requires_approvals
+    obligation: Code | None = None  # obligation_on_allow
+
+
 class PolicyDocument(_Model):
     """Every section of a policy, whichever file each stands in.
 
@@ -211,6 +246,7 @@ class PolicyDocument(_Model):
     approvals: list[ActionRule]
     classification: Classification
     assignments: list[Assignment]
+    invariants: list[Invariant] = []  # optional, so that a policy written before them loads
 
 
 SECTIONS = tuple(PolicyDocument.model_fields)

@@ -24,10 +24,11 @@ def main() -> None:
       zxpolicy validate policies
       zxpolicy test policies --coverage
       zxpolicy diff main:policies policies
+      zxpolicy verify policies
     """
 
 
 # Each module adds its command to `main`.
-from . import _check, _diff, _explain, _lint, _reverse, _test, _validate  # noqa: E402,F401
+from . import _check, _diff, _explain, _lint, _reverse, _test, _validate, _verify  # noqa: E402,F401
 
 __all__ = ["main"]
