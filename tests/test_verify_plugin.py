@@ -78,9 +78,12 @@ def test_the_plugin_does_nothing_unless_asked(tmp_path: Path) -> None:
 
 
 def _readme_block(language: str, needle: str) -> str:
+    """The README's code block holding ``needle``, on its README line numbers: code compiled as
+    `README.md` then has the file's lines for tracebacks and for ``inspect`` (which hypothesis
+    reads to derive a derandomized seed)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    (block,) = [b for b in re.findall(rf"```{language}\n(.*?)```", text, flags=re.S) if needle in b]
-    return block
+    (match,) = [m for m in re.finditer(rf"```{language}\n(.*?)```", text, flags=re.S) if needle in m.group(1)]
+    return "\n" * text.count("\n", 0, match.start(1)) + match.group(1)
 
 
 def test_the_readme_property_testing_example_runs_as_written(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
