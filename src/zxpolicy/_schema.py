@@ -8,6 +8,7 @@ in ``_crosscheck``.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -184,6 +185,42 @@ class Assignment(_Model):
     en: Text | None = None
 
 
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class WorkingHours(_Model):
+    start: ClockTime
+    end: ClockTime
+    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)]  # 1 Monday .. 7 Sunday
+
+
+class ReportCategory(_Named):
+    # how the count is found: `flagged` records of the daily check, `denied` queries with one of
+    # `codes`, or `recorded` elsewhere and given when the report is made (see zxpolicy.log)
+    source: Literal["flagged", "denied", "recorded"]
+    codes: list[Code] = []
+
+
+class Reporting(_Model):
+    """The daily check (查询日核查) and the monthly report of the decision log."""
+
+    time_zone: Text
+    working_hours: WorkingHours
+    daily_volume_threshold: Annotated[int, Field(gt=0)]  # a user's queries in a day above this
+    repeat_threshold: Annotated[int, Field(gt=0)]  # one user's queries of one customer in a day above this
+    review_purposes: list[Id]  # every query under these is flagged for review
+    categories: Annotated[list[ReportCategory], Field(min_length=1)]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone `{value}`, e.g. Asia/Shanghai") from None
+        return value
+
+
 class PolicyDocument(_Model):
     """Every section of a policy, whichever file each stands in.
 
@@ -208,6 +245,7 @@ class PolicyDocument(_Model):
     approvals: list[ActionRule]
     classification: Classification
     assignments: list[Assignment]
+    reporting: Reporting | None = None  # optional: only the decision log's reports read it
 
 
 SECTIONS = tuple(PolicyDocument.model_fields)
