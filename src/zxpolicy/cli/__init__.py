@@ -25,6 +25,6 @@ def main() -> None:
 
 
 # Each module adds its command to `main`.
-from . import _check, _validate
+from . import _check, _log, _validate
 
 __all__ = ["main"]

@@ -24,7 +24,9 @@ Progress = Callable[[Iterator[StoredRecord], int], Iterable[StoredRecord]]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """The first bad record. ``kind``: edited, deleted, inserted, reordered, head or anchor."""
+    """The first bad record. ``kind``: edited, deleted, inserted, unlinked (reordered, or a
+    deletion or edit hidden by renumbering or rehashing), reordered (a sequence number changed),
+    head (the end of the log is not the chain's head) or anchor."""
 
     seq: int
     decision_id: str
@@ -96,9 +98,9 @@ def _check(row: StoredRecord, prev_seq: int, prev_hash: str, before_prev: str) -
                 f"第{gap}条被删除：第{row.seq}条（决策 {row.decision_id}）与第{prev_seq}条不相连",
             )
         return _finding(
-            row, "reordered",
-            f"it does not link to record {prev_seq}: records were reordered, or one before it deleted",
-            f"与第{prev_seq}条不相连：记录顺序被调换，或其前有记录被删除",
+            row, "unlinked",
+            f"it does not link to record {prev_seq}: the records were reordered, one was deleted here, or record {prev_seq} was edited and its hash recomputed",
+            f"与第{prev_seq}条不相连：记录顺序被调换、此处有记录被删除，或第{prev_seq}条被篡改后重算了哈希",
         )
     if row.seq != prev_seq + 1:
         return _finding(row, "reordered", f"its sequence number does not follow record {prev_seq}", f"序号不接续第{prev_seq}条")
