@@ -182,7 +182,7 @@ def test_cli_names_the_record(backend: Backend, tmp_path_factory: pytest.TempPat
     backend.sql(label, "DELETE FROM {d} WHERE seq = 150")
     bad = runner.invoke(main, ["log", "verify", backend.target(label), "--json"])
     assert bad.exit_code == 1
-    data = json.loads(bad.output)
+    data = json.loads(bad.stdout)
     assert data["ok"] is False and data["finding"]["seq"] == 150 and data["finding"]["kind"] == "deleted"
     zh = runner.invoke(main, ["log", "verify", backend.target(label)])
     assert zh.exit_code == 1 and "第150条被删除" in zh.output
