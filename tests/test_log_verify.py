@@ -4,12 +4,13 @@ directly; ``verify`` names the first bad record each time, on SQLite and on Post
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
 
 from zxpolicy.cli import main
-from zxpolicy.log import GENESIS, LogRecord, verify
+from zxpolicy.log import GENESIS, LogRecord, StoredRecord, verify
 from zxpolicy.log._record import chain_hash
 
 from ._logfixtures import Backend, backend, many_records, pg_dsn  # noqa: F401  (fixtures)
@@ -54,7 +55,18 @@ def _shift_up(b: Backend, label: str, from_seq: int) -> None:
 
 def test_an_intact_log_verifies(log: tuple[Backend, str]) -> None:
     b, label = log
-    v = _finding(b, label)
+    seen: list[int] = []
+
+    def progress(rows: Iterator[StoredRecord], total: int) -> Iterator[StoredRecord]:
+        seen.append(total)  # a bar would be told the total, then follow the records
+        for row in rows:
+            seen.append(row.seq)
+            yield row
+
+    store = b.open(label)
+    v = verify(store, progress=progress)
+    store.close()
+    assert seen == [N, *range(1, N + 1)]
     assert v.ok and v.records == N and v.head_seq == N
     assert b.sql(label, "SELECT hash FROM {d} WHERE seq = ?", (N,))[0][0] == v.head_hash
     assert b.sql(label, "SELECT prev_hash FROM {d} WHERE seq = 1")[0][0] == GENESIS
