@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,6 @@ from zxpolicy.log import LogRecord, LogStore
 from zxpolicy.log._postgres import PostgresLog
 from zxpolicy.log._sqlite import SqliteLog
 
-from ._postgres import postgres_dsn
 from .conftest import AT, POLICIES, consent, report
 
 _labels = itertools.count()
@@ -51,7 +49,7 @@ class Backend:
         if self.dsn is not None:
             return PostgresLog(self.dsn, name=label, timeout=timeout)
         assert self.root is not None
-        return SqliteLog(self.root / f"{label}.db", timeout=timeout)
+        return SqliteLog(self.root / f"{label}.db", timeout=timeout, durable=False)  # fsyncs would only slow the tests
 
     def target(self, label: str) -> str:
         """What the CLI takes: a path (PostgreSQL logs are tested through the library)."""
@@ -105,12 +103,6 @@ class Backend:
             assert self.root is not None
             shutil.copy(self.root / f"{source}.db", self.root / f"{label}.db")
         return label
-
-
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str | None]:
-    with postgres_dsn() as dsn:
-        yield dsn
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

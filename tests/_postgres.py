@@ -52,7 +52,8 @@ def postgres_dsn() -> Iterator[str | None]:
         run(os.path.join(bin_dir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust")
         run(
             os.path.join(bin_dir, "pg_ctl"), "-D", data, "-l", os.path.join(work, "log"), "-w",
-            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {work}", "start",
+            # a throwaway server: no need to wait for the disk
+            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {work} -c fsync=off -c synchronous_commit=off", "start",
         )
     except (OSError, subprocess.CalledProcessError):
         shutil.rmtree(work, ignore_errors=True)

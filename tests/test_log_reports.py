@@ -16,7 +16,7 @@ from zxpolicy import Approval
 from zxpolicy.cli import main
 from zxpolicy.log import LogStore, daily_check, monthly_report, review_settings
 
-from ._logfixtures import Backend, backend, pg_dsn  # noqa: F401  (fixtures)
+from ._logfixtures import Backend, backend  # noqa: F401  (a fixture)
 from .conftest import CST, POLICIES, consent, report, subject
 
 DAY = date(2026, 11, 27)  # a Friday
@@ -154,6 +154,7 @@ def test_reports_need_the_reporting_section(policy_copy, tmp_path) -> None:  # t
         ("review_purposes: [legal, dissent]", "review_purposes: [legal, disent]", "unknown purpose `disent`"),
         ('start: "08:30"', 'start: "8:30"', "reporting.working_hours.start"),
         ("codes: [no_rule_permits,", "codes: [no_rule_permit,", "unknown reason code `no_rule_permit`"),
+        ("source: recorded}", "source: recorded, codes: [consent_missing]}", "`codes` is required with `source: denied`"),
     ],
 )
 def test_reporting_settings_are_validated(policy_copy, old: str, new: str, message: str) -> None:  # type: ignore[no-untyped-def]

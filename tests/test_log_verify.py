@@ -4,16 +4,18 @@ directly; ``verify`` names the first bad record each time, on SQLite and on Post
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from zxpolicy.cli import main
-from zxpolicy.log import GENESIS, LogRecord, StoredRecord, verify
+from zxpolicy.log import GENESIS, LogRecord, StoredRecord, open_log, verify
 from zxpolicy.log._record import chain_hash
 
-from ._logfixtures import Backend, backend, many_records, pg_dsn  # noqa: F401  (fixtures)
+from ._logfixtures import Backend, backend, many_records  # noqa: F401  (a fixture)
 
 N = 10_000
 _masters: dict[str, str] = {}
@@ -180,21 +182,25 @@ def test_an_anchor_catches_a_rewritten_chain(log: tuple[Backend, str]) -> None:
     assert f is not None and (f.seq, f.kind) == (9000, "anchor")
 
 
-def test_cli_names_the_record(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: F811
-    if backend.name != "sqlite":
-        pytest.skip("the CLI is tested on SQLite; PostgreSQL through the library above")
-    label = backend.label()
-    store = backend.open(label)
+def test_cli_names_the_record(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    store = open_log(db)
     store.write_many(many_records(200))
     store.close()
     runner = CliRunner()
-    ok = runner.invoke(main, ["log", "verify", backend.target(label), "--lang", "en"])
+    ok = runner.invoke(main, ["log", "verify", str(db), "--lang", "en"])
     assert ok.exit_code == 0, ok.output
-    assert "200 records" in ok.output
-    backend.sql(label, "DELETE FROM {d} WHERE seq = 150")
-    bad = runner.invoke(main, ["log", "verify", backend.target(label), "--json"])
+    assert "200 records" in ok.stdout
+    head = ok.stdout.split("head ")[1].strip()
+    assert runner.invoke(main, ["log", "verify", str(db), "--anchor", head]).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM decisions WHERE seq = 150")
+    conn.close()
+    bad = runner.invoke(main, ["log", "verify", str(db), "--json"])
     assert bad.exit_code == 1
     data = json.loads(bad.stdout)
     assert data["ok"] is False and data["finding"]["seq"] == 150 and data["finding"]["kind"] == "deleted"
-    zh = runner.invoke(main, ["log", "verify", backend.target(label)])
-    assert zh.exit_code == 1 and "第150条被删除" in zh.output
+    zh = runner.invoke(main, ["log", "verify", str(db)])
+    assert zh.exit_code == 1 and "第150条被删除" in zh.stdout
+    assert runner.invoke(main, ["log", "verify", str(tmp_path / "none.db")]).exit_code == 2
+    assert runner.invoke(main, ["log", "verify", str(db), "--anchor", "12:abc"]).exit_code == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z]-[0-9]{2}$")]
@@ -199,6 +199,12 @@ class ReportCategory(_Named):
     # `codes`, or `recorded` elsewhere and given when the report is made (see zxpolicy.log)
     source: Literal["flagged", "denied", "recorded"]
     codes: list[Code] = []
+
+    @model_validator(mode="after")
+    def _codes_for_denied(self) -> ReportCategory:
+        if (self.source == "denied") != bool(self.codes):
+            raise ValueError("`codes` is required with `source: denied`, and only there")
+        return self
 
 
 class Reporting(_Model):
