@@ -105,7 +105,7 @@ class Engine:
             decision = self._decide(read, None)
             if self._log is None:
                 return decision
-            return self._logged(read, decision)
+            return self._logged(self._log, read, decision)
         except Exception as exc:  # fail closed: a fault of the engine is a deny, never an exception
             return self._failed(exc)
 
@@ -163,12 +163,12 @@ class Engine:
         except Exception as exc:  # fail closed, as in check
             return self._failed(exc)
 
-    def _logged(self, r: Request, d: Decision) -> Decision:
+    def _logged(self, log: DecisionLog, r: Request, d: Decision) -> Decision:
         """Write the decision to the log. What is granted must leave a trace (Q-11): an allowed
         query or print, or any allowed decision obliged to `log_query`, that cannot be written is
         a deny. A deny that cannot be written stays a deny."""
         try:
-            self._log.write(record_of(r, d))  # type: ignore[union-attr]  # only called with a log
+            log.write(record_of(r, d))
         except Exception as exc:
             if not d.allowed or (r.action not in ("query", "print") and "log_query" not in d.obligations):
                 return d
