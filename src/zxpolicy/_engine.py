@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._approvals import fill_steps
-from ._compile import CLASSIFICATION, Cite, Requirement, compile_policy
+from ._compile import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
 from ._explain import approved_by, consent_detail, failure_reason
 from ._hints import hint
@@ -68,6 +68,12 @@ class Engine:
     def document(self) -> PolicyDocument:
         """The validated policy, as read from its files."""
         return self._policy.document
+
+    @property
+    def tables(self) -> Tables:
+        """The compiled look-up tables, read-only: for questions about the policy as a whole
+        (``who_can``, ``what_can``). Their shape is internal and may change."""
+        return self._tables
 
     @property
     def casbin(self) -> Any:

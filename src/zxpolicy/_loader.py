@@ -8,7 +8,8 @@ stands in exactly one file. Every problem found is reported with its file, line 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ class LoadedPolicy:
     document: PolicyDocument
     directory: Path
     version: str  # a hash of the files read
+    files: Mapping[str, YamlDocument] = field(default_factory=dict)  # section → the file it stands in, with positions
 
 
 def load_policy(directory: str | Path) -> LoadedPolicy:
@@ -102,7 +104,7 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     if problems:
         raise PolicyError(problems)
 
-    return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16])
+    return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16], owner)
 
 
 # Where the default policy keeps each section, to say where a missing one belongs.

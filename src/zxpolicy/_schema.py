@@ -183,6 +183,9 @@ class Assignment(_Model):
     org: Id
     zh: Text | None = None
     en: Text | None = None
+    # Who holds the id (an employee or ID number), or the people who share it: optional, read
+    # only by `zxpolicy lint` (细则 第十二条: one id per person, one person per id).
+    person: Text | Annotated[list[Text], Field(min_length=1)] | None = None
 
 
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]

@@ -25,6 +25,6 @@ def main() -> None:
 
 
 # Each module adds its command to `main`.
-from . import _check, _log, _validate
+from . import _check, _explain, _lint, _log, _reverse, _validate
 
 __all__ = ["main"]

@@ -1,0 +1,50 @@
+"""``zxpolicy lint``: warnings about a policy that loads (what is allowed but probably not meant)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .._errors import PolicyError
+from .._lint import lint_directory
+from . import main
+from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, policy_dir
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path())
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning.")
+@lang_option
+@json_option
+def lint(directory: str | None, strict: bool, lang: str, as_json: bool) -> None:
+    """Warn about what a valid policy allows but probably does not mean.
+
+    A role granted nothing, a purpose no role may use, an approval step whose roles no one in
+    the assignments holds, an assignment against separation of duties (a role that must stand
+    alone held with others; one user able to fill two steps of one chain), one user id shared by
+    people or one person holding two ids (细则 第十二条, where an assignment names its `person`),
+    and a grant that an earlier grant shadows. Each warning shows its code and file:line:column.
+
+    Exit 0 (even with warnings), 1 with --strict and any warning, 2 when the policy does not
+    load. DIRECTORY defaults as for validate.
+
+    \b
+    Example:
+      zxpolicy lint policies
+      zxpolicy lint --strict --lang en policies
+    """
+    path = policy_dir(directory)
+    try:
+        warnings = lint_directory(path)
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        echo_json([w.to_dict() for w in warnings])
+    else:
+        for w in warnings:
+            click.echo(w.render(lang))
+        n = len(warnings)
+        click.echo((f"{n} 条警告" if lang == "zh" else f"{n} warning{'s' if n != 1 else ''}"), err=True)
+    sys.exit(EXIT_DENIED if strict and warnings else 0)
