@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
+import sys
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from click.testing import CliRunner
 
 import zxpolicy
 from zxpolicy import Approval
+from zxpolicy.cli import _log as cli_log
 from zxpolicy.cli import main
 from zxpolicy.log import LogStore, daily_check, monthly_report, review_settings
 
@@ -164,3 +167,29 @@ def test_reporting_settings_are_validated(policy_copy, old: str, new: str, messa
         zxpolicy.load(policy_copy)
     assert message in str(exc.value)
     assert "reporting.yaml" in str(exc.value)
+
+
+def test_a_record_that_does_not_parse_stops_the_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = tmp_path / "d.db"
+    store = zxpolicy.log.open_log(db)
+    generate_day(store)
+    store.close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE decisions SET body = '{}' WHERE seq = 3")
+    conn.close()
+    r = CliRunner().invoke(main, ["log", "daily-check", str(db), "--date", "2026-11-27", "--policy", str(POLICIES)])
+    assert r.exit_code == 2 and "record 3 " in r.stderr and "zxpolicy log verify" in r.stderr
+
+
+def test_a_progress_bar_on_a_terminal_for_a_large_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(cli_log, "PROGRESS_MIN", 20)
+    assert list(cli_log._progress("verify")(iter(range(10)), 10)) == list(range(10))  # type: ignore[arg-type]
+    assert err.getvalue() == ""  # a small log: no bar
+    assert list(cli_log._progress("verify")(iter(range(30)), 30)) == list(range(30))  # type: ignore[arg-type]
+    assert "verify" in err.getvalue() and "30/30" in err.getvalue()

@@ -142,6 +142,9 @@ def daily_check_command(target: str, day: Any, policy: str | None, mask: bool, f
     store = _open(target)
     try:
         rows = daily_check(store, settings, day.date(), progress=_progress("daily-check"))
+    except ValueError as exc:  # a record that does not parse: the log was tampered with
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
     finally:
         store.close()
     shown = [r for r in rows if r.flags] if flagged else rows
@@ -224,6 +227,9 @@ def monthly_report_command(target: str, month: Any, policy: str | None, counts: 
     store = _open(target)
     try:
         report = monthly_report(store, settings, month.year, month.month, recorded, progress=_progress("monthly-report"))
+    except ValueError as exc:  # a record that does not parse: the log was tampered with
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
     finally:
         store.close()
     if as_json:

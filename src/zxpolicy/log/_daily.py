@@ -3,12 +3,14 @@
 A query here is a decision on ``query`` or ``print``, allowed or not. The flags:
 
 - ``off_hours``: outside the working hours of the policy (its time zone, its weekdays);
-- ``volume``: its user made more queries that day than ``daily_volume_threshold``;
+- ``volume``: its user made more queries (allowed or denied) that day than ``daily_volume_threshold``;
 - ``repeat``: its user queried its customer more often that day than ``repeat_threshold``;
 - ``denied``: the engine denied it;
 - ``review_purpose``: its purpose is one the policy always reviews (``legal``, ``dissent``).
 
-Every query is listed, flagged or not: the review is line by line (逐笔核实).
+Every query is listed, flagged or not: the review is line by line (逐笔核实). A query's time is
+the request's (``at``), which is the time of the check unless the host gave one; the time it was
+written (``logged_at``) is kept beside it in the record.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def flag_queries(rows: Iterable[StoredRecord], settings: Reporting) -> list[Dail
     tz = zone(settings)
     queries: list[tuple[StoredRecord, LogRecord, datetime]] = []
     for row in rows:
-        rec = row.record()
+        try:
+            rec = row.record()
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"record {row.seq} (decision {row.decision_id}) cannot be read ({exc}); run `zxpolicy log verify`") from None
         if rec.action in QUERY_ACTIONS:
             queries.append((row, rec, rec.when.astimezone(tz)))
     per_user: Counter[tuple[date, str]] = Counter()
