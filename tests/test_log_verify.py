@@ -131,13 +131,14 @@ def test_an_inserted_record_is_named(log: tuple[Backend, str]) -> None:
     b, label = log
     # a forged record put in at 6000, chained correctly to 5999: only the next link shows it
     prev = b.sql(label, "SELECT hash FROM {d} WHERE seq = 5999")[0][0]
-    body = b.sql(label, "SELECT body FROM {d} WHERE seq = 6000")[0][0].replace('"resource_id":"r-', '"resource_id":"forged-')
-    forged = json.loads(body)
+    original = json.loads(b.sql(label, "SELECT body FROM {d} WHERE seq = 6000")[0][0])
+    forged = {**original, "decision_id": "f" * 32, "resource_id": "forged"}
+    body = json.dumps(forged, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     _shift_up(b, label, 6000)
     b.sql(label, "INSERT INTO {d} (seq, decision_id, at, body, prev_hash, hash) VALUES (6000, ?, ?, ?, ?, ?)",
           (forged["decision_id"], forged["at"], body, prev, chain_hash(prev, body)))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (6000, "inserted")
+    assert f is not None and (f.seq, f.kind, f.decision_id) == (6000, "inserted", forged["decision_id"])
 
 
 def test_a_record_appended_by_hand_is_named(log: tuple[Backend, str]) -> None:

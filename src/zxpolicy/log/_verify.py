@@ -54,41 +54,48 @@ def verify(store: LogStore, *, anchor: tuple[int, str] | None = None, progress: 
     rows: Iterable[StoredRecord] = store.rows()
     if progress is not None:
         rows = progress(iter(rows), store.count())
-    prev_hash, prev_seq = GENESIS, 0
+    prev: StoredRecord | None = None
     before_prev = ""  # the hash of the record before the previous one: tells an insertion
     seen = 0
     anchored = anchor is None
     for row in rows:
         seen += 1
-        finding = _check(row, prev_seq, prev_hash, before_prev)
+        finding = _check(row, prev, before_prev)
+        if finding is None and anchor is not None and row.seq == anchor[0]:
+            anchored = True
+            if row.hash != anchor[1]:
+                finding = _finding(
+                    row, "anchor", "it does not have the anchored hash: the chain was rewritten up to here",
+                    "与留存的锚定哈希不符：此前的链条被改写",
+                )
         if finding is not None:
             return Verdict(seen, head_seq, head_hash, finding)
-        if anchor is not None and row.seq == anchor[0]:
-            if row.hash != anchor[1]:
-                return Verdict(seen, head_seq, head_hash, _finding(row, "anchor", "does not have the anchored hash: the chain was rewritten up to here", "与留存的锚定哈希不符：此前的链条被改写"))
-            anchored = True
-        before_prev, prev_hash, prev_seq = prev_hash, row.hash, row.seq
-    if (prev_seq, prev_hash) != (head_seq, head_hash):
-        if prev_seq < head_seq:
-            en, zh = f"the log ends at record {prev_seq} but its head is record {head_seq}: records at the end were deleted", f"日志止于第{prev_seq}条，链头为第{head_seq}条：末尾记录被删除"
-        else:
-            en, zh = f"record {prev_seq} is not the chain's head (record {head_seq})", f"第{prev_seq}条不是链头（第{head_seq}条）"
-        return Verdict(seen, head_seq, head_hash, Finding(prev_seq + 1 if prev_seq < head_seq else prev_seq, "", "head", en, zh))
+        before_prev, prev = prev.hash if prev else GENESIS, row
+    last_seq, last_hash = (prev.seq, prev.hash) if prev else (0, GENESIS)
+    if (last_seq, last_hash) != (head_seq, head_hash):
+        if last_seq < head_seq:
+            en = f"the log ends at record {last_seq} but its head is record {head_seq}: records at the end were deleted"
+            zh = f"日志止于第{last_seq}条，链头为第{head_seq}条：末尾记录被删除"
+            return Verdict(seen, head_seq, head_hash, Finding(last_seq + 1, "", "head", en, zh))
+        en, zh = f"record {last_seq} is not the chain's head (record {head_seq})", f"第{last_seq}条不是链头（第{head_seq}条）"
+        return Verdict(seen, head_seq, head_hash, Finding(last_seq, prev.decision_id if prev else "", "head", en, zh))
     if not anchored:
-        return Verdict(seen, head_seq, head_hash, Finding(anchor[0] if anchor else 0, "", "anchor", "the anchored record is not in the log", "日志中没有锚定的记录"))
+        missing = Finding(anchor[0] if anchor else 0, "", "anchor", "the anchored record is not in the log", "日志中没有锚定的记录")
+        return Verdict(seen, head_seq, head_hash, missing)
     return Verdict(seen, head_seq, head_hash, None)
 
 
-def _check(row: StoredRecord, prev_seq: int, prev_hash: str, before_prev: str) -> Finding | None:
+def _check(row: StoredRecord, prev: StoredRecord | None, before_prev: str) -> Finding | None:
+    prev_seq, prev_hash = (prev.seq, prev.hash) if prev else (0, GENESIS)
     if chain_hash(row.prev_hash, row.body) != row.hash or not _columns_agree(row):
         return _finding(row, "edited", "its content does not match its hash: the record was edited", "内容与其哈希不符：记录被篡改")
     if row.prev_hash != prev_hash:
-        if before_prev and row.prev_hash == before_prev:
+        if prev is not None and before_prev and row.prev_hash == before_prev:
             # it links to the record two back: the one between was put in
-            return Finding(
-                prev_seq, "", "inserted",
-                f"record {prev_seq} was inserted: record {row.seq} (decision {row.decision_id}) links to the record before it",
-                f"第{prev_seq}条为插入的记录：第{row.seq}条（决策 {row.decision_id}）链接到其前一条",
+            return _finding(
+                prev, "inserted",
+                f"it was inserted: record {row.seq} (decision {row.decision_id}) links to the record before it",
+                f"为插入的记录：第{row.seq}条（决策 {row.decision_id}）链接到其前一条",
             )
         if row.seq > prev_seq + 1:
             gap = f"{prev_seq + 1}" if row.seq == prev_seq + 2 else f"{prev_seq + 1}..{row.seq - 1}"
@@ -99,7 +106,8 @@ def _check(row: StoredRecord, prev_seq: int, prev_hash: str, before_prev: str) -
             )
         return _finding(
             row, "unlinked",
-            f"it does not link to record {prev_seq}: the records were reordered, one was deleted here, or record {prev_seq} was edited and its hash recomputed",
+            f"it does not link to record {prev_seq}: the records were reordered, one was deleted here, "
+            f"or record {prev_seq} was edited and its hash recomputed",
             f"与第{prev_seq}条不相连：记录顺序被调换、此处有记录被删除，或第{prev_seq}条被篡改后重算了哈希",
         )
     if row.seq != prev_seq + 1:
@@ -117,4 +125,7 @@ def _columns_agree(row: StoredRecord) -> bool:
 
 
 def _finding(row: StoredRecord, kind: str, en: str, zh: str) -> Finding:
-    return Finding(row.seq, row.decision_id, kind, f"record {row.seq} (decision {row.decision_id}): {en}", f"第{row.seq}条（决策 {row.decision_id}）：{zh}")
+    return Finding(
+        row.seq, row.decision_id, kind,
+        f"record {row.seq} (decision {row.decision_id}): {en}", f"第{row.seq}条（决策 {row.decision_id}）：{zh}",
+    )
