@@ -42,11 +42,18 @@ def _id(b: Backend, label: str, seq: int) -> str:
 
 
 def _finding(b: Backend, label: str):  # type: ignore[no-untyped-def]
+    """verify's verdict; on SQLite, `zxpolicy log verify` must name the same record."""
     store = b.open(label)
     try:
-        return verify(store)
+        v = verify(store)
     finally:
         store.close()
+    if b.name == "sqlite":
+        r = CliRunner().invoke(main, ["log", "verify", b.target(label), "--json"])
+        assert r.exit_code == (0 if v.ok else 1)
+        f = json.loads(r.stdout)["finding"]
+        assert (f and (f["seq"], f["kind"], f["decision_id"])) == (v.finding and (v.finding.seq, v.finding.kind, v.finding.decision_id))
+    return v
 
 
 def _shift_up(b: Backend, label: str, from_seq: int) -> None:
