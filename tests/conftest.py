@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -49,6 +50,15 @@ def assert_explains(explanation: zxpolicy.Explanation, decision: zxpolicy.Decisi
 @pytest.fixture(scope="session")
 def engine() -> Explaining:
     return Explaining(zxpolicy.load(POLICIES))
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str | None]:
+    """A PostgreSQL server for the decision-log tests, or None: they skip (see ``_postgres``)."""
+    from ._postgres import postgres_dsn
+
+    with postgres_dsn() as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ ENGINE_CODES = (
     "invalid_request",
     "unknown_subject",
     "engine_error",
+    "log_unavailable",  # an allowed query that cannot be written to the decision log
 )
 
 # The engine's own fail-closed rule: a request it cannot read is denied.

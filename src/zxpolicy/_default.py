@@ -9,16 +9,22 @@ from typing import Any
 from ._bundled import model_conf, resolve_policy_dir
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
 from ._engine import Engine
+from .log._store import DecisionLog, open_log
 
 _default: Engine | None = None
 _default_lock = threading.Lock()
 
 
-def load(policy_dir: str | Path | None = None) -> Engine:
+def load(policy_dir: str | Path | None = None, *, log: DecisionLog | str | Path | None = None) -> Engine:
     """Load a policy directory (default: $ZXPOLICY_POLICY_DIR, else the bundled policy) into a
-    new engine. Raises ``PolicyError`` when it does not load."""
+    new engine. Raises ``PolicyError`` when it does not load.
+
+    ``log``: where every decision is written — a ``DecisionLog``, a SQLite file's path, or a
+    ``postgresql://`` URL (see ``zxpolicy.log``). None: no log."""
     directory, _ = resolve_policy_dir(policy_dir)
-    return Engine.from_directory(directory, model_conf())
+    if isinstance(log, (str, Path)):
+        log = open_log(log)
+    return Engine.from_directory(directory, model_conf(), log)
 
 
 def check(subject: Any, resource: Any, purpose: Any, **kwargs: Any) -> Decision:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from ._approvals import fill_steps
-from ._compile import CLASSIFICATION, Requirement, Tables, compile_policy
+from ._compile import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
 from ._explain import approved_by, consent_detail, failure_reason
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, Request, read_request
 from ._schema import PolicyDocument
+from .log._record import record_of
+from .log._store import DecisionLog
 
 __all__ = ["Engine"]
 
@@ -35,16 +37,23 @@ def _is_field(key: object) -> bool:
 class Engine:
     """Decides requests against one loaded policy. Build it with ``zxpolicy.load``."""
 
-    def __init__(self, policy: LoadedPolicy, model_conf: Path) -> None:
+    def __init__(self, policy: LoadedPolicy, model_conf: Path, log: DecisionLog | None = None) -> None:
         self._policy = policy
         self._tables = compile_policy(policy.document)
         self._model_conf = model_conf
         self._enforcer: Any = None
         self._enforcer_lock = threading.Lock()
+        self._log = log
+        self._log_cite = _log_cite(policy.document, self._tables.engine)
 
     @classmethod
-    def from_directory(cls, directory: str | Path, model_conf: Path) -> Engine:
-        return cls(load_policy(directory), model_conf)
+    def from_directory(cls, directory: str | Path, model_conf: Path, log: DecisionLog | None = None) -> Engine:
+        return cls(load_policy(directory), model_conf, log)
+
+    @property
+    def log(self) -> DecisionLog | None:
+        """The decision log every ``check`` writes to, if any."""
+        return self._log
 
     @property
     def policy_version(self) -> str:
@@ -99,7 +108,10 @@ class Engine:
             )
             if isinstance(read, list):
                 return self._unreadable(read)
-            return self._decide(read, None)
+            decision = self._decide(read, None)
+            if self._log is None:
+                return decision
+            return self._logged(self._log, read, decision)
         except Exception as exc:  # fail closed: a fault of the engine is a deny, never an exception
             return self._failed(exc)
 
@@ -156,6 +168,20 @@ class Engine:
             return self.check(item.get("subject"), item.get("resource"), item.get("purpose"), **keywords)
         except Exception as exc:  # fail closed, as in check
             return self._failed(exc)
+
+    def _logged(self, log: DecisionLog, r: Request, d: Decision) -> Decision:
+        """Write the decision to the log. What is granted must leave a trace (Q-11): an allowed
+        query or print, or any allowed decision obliged to `log_query`, that cannot be written is
+        a deny. A deny that cannot be written stays a deny."""
+        try:
+            log.write(record_of(r, d))
+        except Exception as exc:
+            if not d.allowed or (r.action not in ("query", "print") and "log_query" not in d.obligations):
+                return d
+            name = f"`{type(exc).__name__}`: {exc}"[:200]
+            reason = self._tables.messages.reason("log_unavailable", self._log_cite, name, name)
+            return Decision(False, (reason,), policy_version=self._policy.version)
+        return d
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -347,6 +373,16 @@ class Engine:
         for f in filling.failures:
             deny.append(failure_reason(f, r, t))
         return tuple(missing), held
+
+
+def _log_cite(doc: PolicyDocument, fallback: Cite) -> Cite:
+    """The rule a `log_unavailable` deny cites: the one that obliges `log_query` (Q-11)."""
+    rules = {x.id: x for x in doc.rules}
+    for o in doc.obligation_rules:
+        if o.id == "log_query" and o.rule in rules:
+            rule = rules[o.rule]
+            return Cite(rule.id, o.clause or rule.clause, rule.zh, rule.en)
+    return fallback
 
 
 def _consent_faults(r: Request) -> list[str]:

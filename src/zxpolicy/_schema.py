@@ -8,8 +8,9 @@ in ``_crosscheck``.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Z]-[0-9]{2}$")]
@@ -222,6 +223,48 @@ class Invariant(_Model):
     obligation: Code | None = None  # obligation_on_allow
 
 
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class WorkingHours(_Model):
+    start: ClockTime
+    end: ClockTime
+    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)]  # 1 Monday .. 7 Sunday
+
+
+class ReportCategory(_Named):
+    # how the count is found: `flagged` records of the daily check, `denied` queries with one of
+    # `codes`, or `recorded` elsewhere and given when the report is made (see zxpolicy.log)
+    source: Literal["flagged", "denied", "recorded"]
+    codes: list[Code] = []
+
+    @model_validator(mode="after")
+    def _codes_for_denied(self) -> ReportCategory:
+        if (self.source == "denied") != bool(self.codes):
+            raise ValueError("`codes` is required with `source: denied`, and only there")
+        return self
+
+
+class Reporting(_Model):
+    """The daily check (查询日核查) and the monthly report of the decision log."""
+
+    time_zone: Text
+    working_hours: WorkingHours
+    daily_volume_threshold: Annotated[int, Field(gt=0)]  # a user's queries in a day above this
+    repeat_threshold: Annotated[int, Field(gt=0)]  # one user's queries of one customer in a day above this
+    review_purposes: list[Id]  # every query under these is flagged for review
+    categories: Annotated[list[ReportCategory], Field(min_length=1)]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone `{value}`, e.g. Asia/Shanghai") from None
+        return value
+
+
 class PolicyDocument(_Model):
     """Every section of a policy, whichever file each stands in.
 
@@ -247,6 +290,7 @@ class PolicyDocument(_Model):
     classification: Classification
     assignments: list[Assignment]
     invariants: list[Invariant] = []  # optional, so that a policy written before them loads
+    reporting: Reporting | None = None  # optional: only the decision log's reports read it
 
 
 SECTIONS = tuple(PolicyDocument.model_fields)

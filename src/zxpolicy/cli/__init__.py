@@ -29,6 +29,6 @@ def main() -> None:
 
 
 # Each module adds its command to `main`.
-from . import _check, _diff, _explain, _lint, _reverse, _test, _validate, _verify  # noqa: E402,F401
+from . import _check, _diff, _explain, _lint, _log, _reverse, _test, _validate, _verify  # noqa: E402,F401
 
 __all__ = ["main"]

@@ -17,16 +17,18 @@ from ._common import (
     json_option,
     lang_option,
     load_engine,
+    open_log_or_exit,
 )
 from ._request_input import read_request_input, request_options
 
 
 @main.command()
 @click.option("--policy", type=click.Path(), help=POLICY_HELP)
+@click.option("--log", "log_target", metavar="PATH|URL", help="Write the decision to this decision log (a SQLite file, or a postgresql:// URL).")
 @request_options
 @lang_option
 @json_option
-def check(request: str | None, policy: str | None, **flags: Any) -> None:
+def check(request: str | None, policy: str | None, log_target: str | None, **flags: Any) -> None:
     """Decide one request, given as JSON (a file, or - for stdin) or by flags.
 
     The JSON has check()'s fields: subject (an id or an object), resource, purpose, action,
@@ -36,6 +38,7 @@ def check(request: str | None, policy: str | None, **flags: Any) -> None:
     \b
     Example:
       zxpolicy check examples/query-allowed.json
+      zxpolicy check --log decisions.db examples/query-allowed.json
       zxpolicy check --subject u-query-east1 --kind credit_report --level ordinary \\
           --org east-1 --customer c-1001 --purpose loan_review --lang en \\
           --consent '{"customer_id": "c-1001", "purposes": ["loan_review"],
@@ -43,9 +46,14 @@ def check(request: str | None, policy: str | None, **flags: Any) -> None:
     """
     lang, as_json = flags.pop("lang"), flags.pop("as_json")
     body = read_request_input(request, flags)
-    engine = load_engine(policy)
-    args = {k: body[k] for k in KEYWORDS if k in body}
-    decision = engine.check(body.get("subject"), body.get("resource"), body.get("purpose"), **args)
+    store = open_log_or_exit(log_target) if log_target else None
+    try:
+        engine = load_engine(policy, store)
+        args = {k: body[k] for k in KEYWORDS if k in body}
+        decision = engine.check(body.get("subject"), body.get("resource"), body.get("purpose"), **args)
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         echo_json(decision.to_dict())
     else:

@@ -12,6 +12,7 @@ import click
 from .._bundled import model_conf, resolve_policy_dir
 from .._engine import Engine
 from .._errors import PolicyError
+from ..log import DecisionLog, LogStore, open_log
 
 EXIT_DENIED = 1  # denied, invalid, or a check that found something
 EXIT_ERROR = 2  # usage error, or a policy that does not load
@@ -31,11 +32,11 @@ def policy_dir(given: str | None) -> Path:
     return directory
 
 
-def load_engine(given: str | None) -> Engine:
+def load_engine(given: str | None, log: DecisionLog | None = None) -> Engine:
     """Load the policy; a policy that does not load prints its problems and exits 2."""
     directory = policy_dir(given)
     try:
-        return Engine.from_directory(directory, model_conf())
+        return Engine.from_directory(directory, model_conf(), log)
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
@@ -64,3 +65,12 @@ def file_or_json(value: str, what: str) -> Any:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def open_log_or_exit(target: str) -> LogStore:
+    """The decision log named on the command line; one that cannot be opened exits 2."""
+    try:
+        return open_log(target)
+    except Exception as exc:  # sqlite3's or psycopg's error, or a missing driver
+        click.echo(f"cannot open the log `{target}`: {exc}", err=True)
+        sys.exit(EXIT_ERROR)

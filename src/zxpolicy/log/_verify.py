@@ -1,0 +1,131 @@
+"""Verifying a log's hash chain: the first record that is not what was written, and why.
+
+The records are read in sequence order. Each must (1) hash to its stored hash, so that its
+content is what was written; (2) carry the hash of the record before it, so that nothing was
+deleted, inserted or moved between them; (3) follow it in sequence. The last must be the chain's
+head. The first record that fails is named, by sequence number and decision id.
+
+What a hash chain cannot show by itself: someone who can write the database and recomputes
+every hash after the records they changed (and the head) leaves a valid chain. Keep the head
+(`seq` and `hash`, printed by ``zxpolicy log verify``) somewhere they cannot write, e.g. in the
+day's signed review, and give it back as ``anchor``: a rewritten chain no longer matches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from ._record import GENESIS, StoredRecord, chain_hash
+from ._store import LogStore
+
+Progress = Callable[[Iterator[StoredRecord], int], Iterable[StoredRecord]]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first bad record. ``kind``: edited, deleted, inserted, unlinked (reordered, or a
+    deletion or edit hidden by renumbering or rehashing), reordered (a sequence number changed),
+    head (the end of the log is not the chain's head) or anchor."""
+
+    seq: int
+    decision_id: str
+    kind: str
+    message: str
+    message_zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    records: int
+    head_seq: int
+    head_hash: str
+    finding: Finding | None
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+
+def verify(store: LogStore, *, anchor: tuple[int, str] | None = None, progress: Progress | None = None) -> Verdict:
+    """Check the whole chain. ``anchor`` (seq, hash): a record's hash kept elsewhere earlier.
+    ``progress`` wraps the records' iterator (and is told their number), e.g. to show a bar."""
+    head_seq, head_hash = store.head()
+    rows: Iterable[StoredRecord] = store.rows()
+    if progress is not None:
+        rows = progress(iter(rows), store.count())
+    prev: StoredRecord | None = None
+    before_prev = ""  # the hash of the record before the previous one: tells an insertion
+    seen = 0
+    anchored = anchor is None
+    for row in rows:
+        seen += 1
+        finding = _check(row, prev, before_prev)
+        if finding is None and anchor is not None and row.seq == anchor[0]:
+            anchored = True
+            if row.hash != anchor[1]:
+                finding = _finding(
+                    row, "anchor", "it does not have the anchored hash: the chain was rewritten up to here",
+                    "与留存的锚定哈希不符：此前的链条被改写",
+                )
+        if finding is not None:
+            return Verdict(seen, head_seq, head_hash, finding)
+        before_prev, prev = prev.hash if prev else GENESIS, row
+    last_seq, last_hash = (prev.seq, prev.hash) if prev else (0, GENESIS)
+    if (last_seq, last_hash) != (head_seq, head_hash):
+        if last_seq < head_seq:
+            en = f"the log ends at record {last_seq} but its head is record {head_seq}: records at the end were deleted"
+            zh = f"日志止于第{last_seq}条，链头为第{head_seq}条：末尾记录被删除"
+            return Verdict(seen, head_seq, head_hash, Finding(last_seq + 1, "", "head", en, zh))
+        en, zh = f"record {last_seq} is not the chain's head (record {head_seq})", f"第{last_seq}条不是链头（第{head_seq}条）"
+        return Verdict(seen, head_seq, head_hash, Finding(last_seq, prev.decision_id if prev else "", "head", en, zh))
+    if not anchored:
+        missing = Finding(anchor[0] if anchor else 0, "", "anchor", "the anchored record is not in the log", "日志中没有锚定的记录")
+        return Verdict(seen, head_seq, head_hash, missing)
+    return Verdict(seen, head_seq, head_hash, None)
+
+
+def _check(row: StoredRecord, prev: StoredRecord | None, before_prev: str) -> Finding | None:
+    prev_seq, prev_hash = (prev.seq, prev.hash) if prev else (0, GENESIS)
+    if chain_hash(row.prev_hash, row.body) != row.hash or not _columns_agree(row):
+        return _finding(row, "edited", "its content does not match its hash: the record was edited", "内容与其哈希不符：记录被篡改")
+    if row.prev_hash != prev_hash:
+        if prev is not None and before_prev and row.prev_hash == before_prev:
+            # it links to the record two back: the one between was put in
+            return _finding(
+                prev, "inserted",
+                f"it was inserted: record {row.seq} (decision {row.decision_id}) links to the record before it",
+                f"为插入的记录：第{row.seq}条（决策 {row.decision_id}）链接到其前一条",
+            )
+        if row.seq > prev_seq + 1:
+            gap = f"{prev_seq + 1}" if row.seq == prev_seq + 2 else f"{prev_seq + 1}..{row.seq - 1}"
+            return Finding(
+                prev_seq + 1, "", "deleted",
+                f"record {gap} was deleted: record {row.seq} (decision {row.decision_id}) does not link to record {prev_seq}",
+                f"第{gap}条被删除：第{row.seq}条（决策 {row.decision_id}）与第{prev_seq}条不相连",
+            )
+        return _finding(
+            row, "unlinked",
+            f"it does not link to record {prev_seq}: the records were reordered, one was deleted here, "
+            f"or record {prev_seq} was edited and its hash recomputed",
+            f"与第{prev_seq}条不相连：记录顺序被调换、此处有记录被删除，或第{prev_seq}条被篡改后重算了哈希",
+        )
+    if row.seq != prev_seq + 1:
+        return _finding(row, "reordered", f"its sequence number does not follow record {prev_seq}", f"序号不接续第{prev_seq}条")
+    return None
+
+
+def _columns_agree(row: StoredRecord) -> bool:
+    """The columns kept beside the body for look-ups say what the body says."""
+    try:
+        rec = row.record()
+    except (ValueError, TypeError, KeyError):
+        return False
+    return rec.decision_id == row.decision_id and rec.at == row.at
+
+
+def _finding(row: StoredRecord, kind: str, en: str, zh: str) -> Finding:
+    return Finding(
+        row.seq, row.decision_id, kind,
+        f"record {row.seq} (decision {row.decision_id}): {en}", f"第{row.seq}条（决策 {row.decision_id}）：{zh}",
+    )
