@@ -204,14 +204,15 @@ def _problems(doc: PolicyDocument) -> Iterator[Problem]:
             yield ("invariants", i, "kind"), "`obligation` belongs to `obligation_on_allow`, which needs it"
         if inv.obligation is not None:
             yield from known_one(("invariants", i, "obligation"), inv.obligation, duties, "obligation")
+
     if doc.reporting is not None:
         yield from known(("reporting", "review_purposes"), doc.reporting.review_purposes, purposes, "purpose")
         for i, cat in enumerate(doc.reporting.categories):
             for j, code in enumerate(cat.codes):
                 if code not in doc.reasons:
                     yield ("reporting", "categories", i, "codes", j), f"unknown reason code `{code}`; {hint(code, doc.reasons)}"
-        for where, text in _duplicates("categories", [c.id for c in doc.reporting.categories]):
-            yield ("reporting", *where), text
+        for path, text in _duplicates("categories", [c.id for c in doc.reporting.categories]):
+            yield ("reporting", *path), text
 
     for code in ENGINE_CODES:
         if code not in doc.reasons:
