@@ -50,7 +50,10 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
         else:
             valid.append(ap)
 
-    candidates = [_candidates(i, steps, valid, requester.org) for i in range(len(steps))]
+    chains: dict[int, list[int]] = {}  # group → the indexes of its steps
+    for i, step in enumerate(steps):
+        chains.setdefault(step.group, []).append(i)
+    candidates = [_candidates(i, steps, valid, requester.org, chains[s.group]) for i, s in enumerate(steps)]
     filled = _search(steps, candidates)
 
     # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
@@ -91,7 +94,9 @@ def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> tuple[s
     return None
 
 
-def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str) -> list[ReadApproval]:
+def _candidates(
+    i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str, same_chain: list[int]
+) -> list[ReadApproval]:
     """The approvals worth trying on step ``i``: one per approver, at most one per step.
 
     With k steps, k distinct approvers always leave one free for this step, so more need not be
@@ -104,7 +109,6 @@ def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], 
         for ap in valid
         if ap.role in step.role_set and (not step.same_org or (ap.approver is not None and ap.approver.org == org))
     ]
-    same_chain = [j for j, s in enumerate(steps) if s.group == step.group]
     if step.ordered and len(same_chain) > 1 and i not in (same_chain[0], same_chain[-1]):
         return fits
     latest = step.ordered and len(same_chain) > 1 and i == same_chain[-1]
@@ -115,7 +119,29 @@ def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], 
     return list(best.values())[: len(steps)]
 
 
+def _first_fit(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None] | None:
+    """The first leaf of ``_search``: at each step, the first candidate that fits. When it fills
+    every step nothing can beat it and the search would return it; else None."""
+    chosen: list[ReadApproval | None] = []
+    used: set[str] = set()
+    last: dict[int, datetime] = {}  # group → the time of its last step filled
+    for step, fits in zip(steps, candidates):
+        before = last.get(step.group) if step.ordered else None
+        for ap in fits:
+            if ap.approver_id not in used and (before is None or ap.at > before):
+                chosen.append(ap)
+                used.add(ap.approver_id)
+                last[step.group] = ap.at
+                break
+        else:
+            return None
+    return chosen
+
+
 def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None]:
+    quick = _first_fit(steps, candidates)
+    if quick is not None:
+        return quick
     n = len(steps)
     best: list[tuple[int, tuple[bool, ...], list[ReadApproval | None]]] = [(-1, (), [None] * n)]
     chosen: list[ReadApproval | None] = [None] * n

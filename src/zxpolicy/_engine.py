@@ -15,6 +15,7 @@ from typing import Any
 from ._approvals import fill_steps
 from ._compile import CLASSIFICATION, Requirement, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
+from ._fastread import read_fast
 from ._explain import approved_by, consent_detail, failure_reason
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
@@ -88,9 +89,10 @@ class Engine:
     ) -> Decision:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
-            read = read_request(
-                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
-            )
+            vocab = self._tables.vocabulary
+            read = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            if read is None:  # not the plain case: the full reader, which names every bad field
+                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 return self._unreadable(read)
             return self._decide(read, None)
@@ -113,9 +115,10 @@ class Engine:
         were denied and what they still need. The decision is the one ``check`` gives."""
         stages: list[Stage] = []
         try:
-            read = read_request(
-                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
-            )
+            vocab = self._tables.vocabulary
+            read = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            if read is None:  # not the plain case: the full reader, which names every bad field
+                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 decision = self._unreadable(read)
             else:
@@ -218,11 +221,11 @@ class Engine:
         else:
             if trace is not None:
                 trace.append(Stage("purpose", True, r.purpose, ()))
-            for role in t.role_order:
-                if role in person.roles:
-                    grant = t.grants.get((role, *key))
-                    if grant is not None:
-                        break
+            held = person.roles
+            for role in t.roles_for.get(key, ()):  # the roles granted this, in the policy's order
+                if role in held:
+                    grant = t.grants[(role, *key)]
+                    break
             if grant is None:
                 # Roles the policy does not know grant nothing; name them, they may be typos.
                 unknown = sorted(r.subject.unknown_roles)
@@ -291,7 +294,8 @@ class Engine:
             if not failed and r.consent is not None:
                 cid = r.consent.id or r.consent.customer_id
                 held.append(say("granted", need.consent, f"{need.consent.zh}（`{cid}`）", f"{need.consent.en} (`{cid}`)"))
-            stage("consent", "consent", not failed, since)
+            if trace is not None:
+                stage("consent", "consent", not failed, since)
 
         for ev in need.evidence:
             value = r.evidence.get(ev.key)
@@ -301,7 +305,8 @@ class Engine:
                 deny.append(say(ev.code, ev.cite, shown, shown))
             else:
                 held.append(say("granted", ev.cite, f"{ev.cite.zh}（`{ev.key}`）", f"{ev.cite.en} (`{ev.key}`)"))
-            stage("evidence", ev.path, ok, len(deny) - 1)
+            if trace is not None:
+                stage("evidence", ev.path, ok, len(deny) - 1)
 
         if need.retention is not None:
             until = r.resource.retention_until
@@ -323,6 +328,8 @@ class Engine:
                 held.append(say("granted", lifted, lifted.zh, lifted.en))
                 stage("classification", "exemption", True, 0)
 
+        if not steps:
+            return (), held
         filling = fill_steps(steps, r, t.scope)
         missing = []
         for step, got in zip(steps, filling.filled, strict=True):
