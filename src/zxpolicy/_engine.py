@@ -90,7 +90,7 @@ class Engine:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
             vocab = self._tables.vocabulary
-            read = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read: Request | list[BadField] | None = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if read is None:  # not the plain case: the full reader, which names every bad field
                 read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
@@ -116,7 +116,7 @@ class Engine:
         stages: list[Stage] = []
         try:
             vocab = self._tables.vocabulary
-            read = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read: Request | list[BadField] | None = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if read is None:  # not the plain case: the full reader, which names every bad field
                 read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):

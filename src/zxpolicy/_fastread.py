@@ -60,11 +60,12 @@ def _read(
         person = vocab.people.get(subject)
         if person is None:
             return None
-        read_subject: ReadSubject | None = ReadSubject(person, "active", None, False)
+        read_subject = ReadSubject(person, "active", None, False)  # assignments carry no account state
     elif type(subject) is Subject:
-        read_subject = _subject(vocab, subject)
-        if read_subject is None:
+        given = _subject(vocab, subject)
+        if given is None:
             return None
+        read_subject = given
     else:
         return None
 
