@@ -193,7 +193,10 @@ def compile_policy(doc: PolicyDocument) -> Tables:
 
     requirements = _requirements(doc, cite, role_label)
     credit = frozenset(k.id for k in doc.kinds if k.credit_information)
-    people = {a.id: Person(a.id, frozenset(a.roles), a.org) for a in doc.assignments}
+    role_sets: dict[tuple[str, ...], frozenset[str]] = {}  # people share their role sets: a few, for 100k people
+    people = {
+        a.id: Person(a.id, role_sets.setdefault(tuple(a.roles), frozenset(a.roles)), a.org) for a in doc.assignments
+    }
     vocabulary = Vocabulary(
         roles=frozenset(role_label),
         orgs=frozenset(parents),
