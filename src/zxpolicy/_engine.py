@@ -335,6 +335,8 @@ class Engine:
                 trace.append(Stage("retention", ended, "retention_until", () if ended else (deny[-1],)))
 
         steps = need.steps
+        if not steps:
+            return (), held
         if need.conditional:
             steps = tuple(s for s in steps if all(r.evidence.get(k) == v for k, v in s.when))
         person = r.subject.person
@@ -346,8 +348,6 @@ class Engine:
                 held.append(say("granted", lifted, lifted.zh, lifted.en))
                 stage("classification", "exemption", True, 0)
 
-        if not steps:
-            return (), held
         filling = fill_steps(steps, r, t.scope)
         missing = []
         for step, got in zip(steps, filling.filled, strict=True):

@@ -128,7 +128,11 @@ def _time(value: Any) -> datetime | None:
     if type(value) is not datetime:
         return None
     tz = value.tzinfo
-    if tz is _UTC:
+    if type(tz) is timezone and 1 < value.year < 9999:
+        # A fixed offset: compared and subtracted as an instant already, and equal (``==``) to the
+        # UTC time read_request gives. Only zones with daylight saving need converting, because
+        # Python compares two times of one such zone object by their clock faces. (In the first
+        # and last years an offset may leave the range of UTC times: read_request rejects those.)
         return value
     if tz is None or value.utcoffset() is None:
         return None
