@@ -59,6 +59,8 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
     # An approval whose steps are all filled changes nothing, and is not reported.
     failures: list[Failure] = []
+    if None not in filled:
+        return Filling(tuple(filled), ())
     used = {ap.approver_id for ap in filled if ap is not None}
     for step, got in zip(steps, filled, strict=True):
         if got is not None:
@@ -109,6 +111,8 @@ def _candidates(
         for ap in valid
         if ap.role in step.role_set and (not step.same_org or (ap.approver is not None and ap.approver.org == org))
     ]
+    if len(fits) < 2:  # nothing to choose between
+        return fits
     if step.ordered and len(same_chain) > 1 and i not in (same_chain[0], same_chain[-1]):
         return fits
     latest = step.ordered and len(same_chain) > 1 and i == same_chain[-1]
