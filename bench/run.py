@@ -69,7 +69,10 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def _time_each(calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]], rounds: int) -> list[float]:
+Call = tuple[Any, tuple[Any, ...], dict[str, Any]]  # a function, its arguments and its keywords
+
+
+def _time_each(calls: list[Call], rounds: int) -> list[float]:
     """Per-call latency in µs (timer included: about 0.05 µs)."""
     clock = time.perf_counter_ns
     samples: list[float] = []
@@ -95,7 +98,8 @@ def measure(users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, ot
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
         row: dict[str, Any] = {"users": users, "orgs": orgs, "load_s": load_s, "rss_mb": rss_mb, "requests": len(reqs)}
-        enforcer = cedar = None
+        enforcer: Any = None
+        cedar: dict[str, Any] = {}
         if others:
             import cedarpy
 
@@ -105,7 +109,7 @@ def measure(users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, ot
             cedar = {"inst": inst, "policies": cedarpy.PolicySet.from_str(cedar_policies(engine.document))}
             row["agreement"] = agree(engine, reqs, enforcer, cedar)
 
-        z_calls = [
+        z_calls: list[Call] = [
             (engine.check, (a["subject"], a["resource"], a["purpose"]),
              {k: a[k] for k in ("action", "consent", "approvals", "evidence", "at") if k in a})
             for a in (r.args for r in reqs)
@@ -127,10 +131,10 @@ def measure(users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, ot
 
         if others:
             roles = {u.id: u.role for u in inst.users}
-            c_calls = [(enforcer.enforce, casbin_args(r), {}) for r in reqs]
+            c_calls: list[Call] = [(enforcer.enforce, casbin_args(r), {}) for r in reqs]
             row["casbin_p50_us"], row["casbin_p99_us"] = _percentiles(_time_each(c_calls, 1))
             prepared = [cedar_request(inst, r, roles[r.user]) for r in reqs]
-            e_calls = [(cedarpy.is_authorized, (req, cedar["policies"], ents), {}) for req, ents in prepared]  # type: ignore[index]
+            e_calls: list[Call] = [(cedarpy.is_authorized, (req, cedar["policies"], ents), {}) for req, ents in prepared]
             row["cedar_p50_us"], row["cedar_p99_us"] = _percentiles(_time_each(e_calls, 2))
             row["x_casbin"] = row["casbin_p50_us"] / row["check_p50_us"]
             row["x_cedar"] = row["cedar_p50_us"] / row["check_p50_us"]
