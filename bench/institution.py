@@ -52,8 +52,9 @@ class Institution:
         return chain
 
 
-def build(directory: Path, users: int, orgs: int, seed: int = 7) -> Institution:
-    """Write the policy of an institution of ``users`` users and ``orgs`` orgs into ``directory``."""
+def build(directory: Path, users: int, orgs: int, seed: int = 7, *, write: bool = True) -> Institution:
+    """Write the policy of an institution of ``users`` users and ``orgs`` orgs into ``directory``
+    (with ``write=False``, only describe the institution that a run with the same sizes wrote)."""
     if orgs < 2 or users < 20:
         raise ValueError(f"an institution needs at least 2 orgs and 20 users, got {orgs} and {users}")
     rng = random.Random(seed)
@@ -73,6 +74,17 @@ def build(directory: Path, users: int, orgs: int, seed: int = 7) -> Institution:
         people.append(User(f"u-{n:06d}", FILLER_ROLES[n % len(FILLER_ROLES)], rng.choice(ids)))
         n += 1
 
+    by_role: dict[str, list[User]] = {}
+    for u in people:
+        by_role.setdefault(u.role, []).append(u)
+    inst = Institution(directory, ids, parent, people, head_of, by_role)
+    if write:
+        _write(inst)
+    return inst
+
+
+def _write(inst: Institution) -> None:
+    directory, ids, parent = inst.directory, inst.orgs, inst.parent
     directory.mkdir(parents=True, exist_ok=True)
     for f in default_policy_dir().iterdir():
         if f.suffix == ".yaml":
@@ -82,10 +94,5 @@ def build(directory: Path, users: int, orgs: int, seed: int = 7) -> Institution:
         up = f", parent: {parent[o]}" if parent[o] else ""
         org_lines.append(f"  - {{id: {o}{up}, zh: 机构{o[4:]}, en: org {o[4:]}}}")
     (directory / "orgs.yaml").write_text("\n".join(org_lines) + "\n", encoding="utf-8")
-    user_lines = ["assignments:"] + [f"  - {{id: {u.id}, roles: [{u.role}], org: {u.org}}}" for u in people]
+    user_lines = ["assignments:"] + [f"  - {{id: {u.id}, roles: [{u.role}], org: {u.org}}}" for u in inst.users]
     (directory / "assignments.yaml").write_text("\n".join(user_lines) + "\n", encoding="utf-8")
-
-    by_role: dict[str, list[User]] = {}
-    for u in people:
-        by_role.setdefault(u.role, []).append(u)
-    return Institution(directory, ids, parent, people, head_of, by_role)

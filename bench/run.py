@@ -84,18 +84,23 @@ def _time_each(calls: list[Call], rounds: int) -> list[float]:
     return samples
 
 
-def measure(users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, others: bool = True) -> dict[str, Any]:
-    """One size, in this process: every number of one row of the table."""
+def measure(
+    users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, others: bool = True, written: Path | None = None
+) -> dict[str, Any]:
+    """One size, in this process: every number of one row of the table. With ``written``, the
+    policy is already in that directory (``build`` wrote it in another process), so that the peak
+    RSS measured is the engine's, not the generator's."""
     with tempfile.TemporaryDirectory() as tmp:
-        inst = build(Path(tmp) / "policies", users, orgs)
+        directory = written or build(Path(tmp) / "policies", users, orgs).directory
         gc.collect()
         t = time.perf_counter()
-        engine = zxpolicy.load(inst.directory)
+        engine = zxpolicy.load(directory)
         load_s = time.perf_counter() - t
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        inst = build(directory, users, orgs, write=False)
         reqs = make_requests(inst, requests)
         for r in reqs:
             r.call(engine.check)
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
         row: dict[str, Any] = {"users": users, "orgs": orgs, "load_s": load_s, "rss_mb": rss_mb, "requests": len(reqs)}
         enforcer: Any = None
@@ -141,9 +146,9 @@ def measure(users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, ot
         return row
 
 
-def _run_child(users: int, orgs: int, args: argparse.Namespace) -> dict[str, Any]:
+def _run_child(users: int, orgs: int, args: argparse.Namespace, written: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench", "--one", "--users", str(users), "--orgs", str(orgs),
-           "--requests", str(args.requests), "--rounds", str(args.rounds)]
+           "--requests", str(args.requests), "--rounds", str(args.rounds), "--written", str(written)]
     if args.no_others:
         cmd.append("--no-others")
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -196,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-others", action="store_true", help="zxpolicy only: no pycasbin or cedarpy")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child process: one size, JSON out
+    p.add_argument("--written", type=Path, help=argparse.SUPPRESS)  # where the parent wrote the policy
     args = p.parse_args(argv)
 
     if args.users or args.orgs:
@@ -206,12 +212,14 @@ def main(argv: list[str] | None = None) -> None:
         sizes = STANDARD
     if args.one:
         (u, o), = sizes
-        row = measure(u, o, requests=args.requests, rounds=args.rounds, others=not args.no_others)
+        row = measure(u, o, requests=args.requests, rounds=args.rounds, others=not args.no_others, written=args.written)
         print(json.dumps(row))
         return
     rows = []
     for u, o in sizes:
-        runs = [_run_child(u, o, args) for _ in range(args.repeat)]
+        with tempfile.TemporaryDirectory() as tmp:
+            written = build(Path(tmp) / "policies", u, o).directory
+            runs = [_run_child(u, o, args, written) for _ in range(args.repeat)]
         rows.append(_median_row(runs))
         print(f"{u:,} users, {o:,} orgs: done", file=sys.stderr, flush=True)
     if args.json:

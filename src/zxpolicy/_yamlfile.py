@@ -145,6 +145,7 @@ def _assignments(text: str, shown_as: str) -> YamlDocument | None:
         return None
     entries: list[dict[str, Any]] = []
     indent: str | None = None
+    role_lists: dict[str, list[str]] = {}  # one list per distinct `roles` text: they are only read
     for line in lines[start + 1 :]:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -153,7 +154,9 @@ def _assignments(text: str, shown_as: str) -> YamlDocument | None:
         if m is None or (indent is not None and m["indent"] != indent):
             return None
         indent = m["indent"]
-        roles = _COMMA.split(m["roles"]) if m["roles"] else []
+        roles = role_lists.get(m["roles"] or "")
+        if roles is None:
+            roles = role_lists[m["roles"] or ""] = _COMMA.split(m["roles"]) if m["roles"] else []
         if m["id"] in _YAML_WORDS or m["org"] in _YAML_WORDS or any(r in _YAML_WORDS for r in roles):
             return None
         entry: dict[str, Any] = {"id": m["id"], "roles": roles, "org": m["org"]}
