@@ -156,7 +156,9 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
                 return chosen[j].at  # type: ignore[union-attr]
         return None
 
-    def go(i: int, count: int, used: frozenset[str]) -> None:
+    used: set[str] = set()  # the approvers on the path being tried
+
+    def go(i: int, count: int) -> None:
         if count + (n - i) < best[0][0] or best[0][0] == n:
             return
         if i == n:
@@ -167,12 +169,15 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
         step = steps[i]
         before = last_time(step.group, i) if step.ordered else None
         for ap in candidates[i]:
-            if ap.approver_id in used or (before is not None and ap.at <= before):
+            who = ap.approver_id
+            if who in used or (before is not None and ap.at <= before):
                 continue
             chosen[i] = ap
-            go(i + 1, count + 1, used | {ap.approver_id})
+            used.add(who)
+            go(i + 1, count + 1)
+            used.discard(who)
             chosen[i] = None
-        go(i + 1, count, used)
+        go(i + 1, count)
 
-    go(0, 0, frozenset())
+    go(0, 0)
     return best[0][2]

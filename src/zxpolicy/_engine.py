@@ -309,7 +309,8 @@ class Engine:
             for code in failed:
                 zh, en = consent_detail(code, r)
                 deny.append(say(code, need.consent, zh, en))
-            if not failed and r.consent is not None:
+            # What held is built only for an allow (nothing added to `deny` so far) or for explain.
+            if not failed and r.consent is not None and (trace is not None or not deny):
                 cid = r.consent.id or r.consent.customer_id
                 held.append(say("granted", need.consent, f"{need.consent.zh}（`{cid}`）", f"{need.consent.en} (`{cid}`)"))
             if trace is not None:
@@ -321,7 +322,7 @@ class Engine:
             if not ok:
                 shown = f"`{ev.key}`" + (f" = `{value}`" if value is not None else "")
                 deny.append(say(ev.code, ev.cite, shown, shown))
-            else:
+            elif trace is not None or not deny:
                 held.append(say("granted", ev.cite, f"{ev.cite.zh}（`{ev.key}`）", f"{ev.cite.en} (`{ev.key}`)"))
             if trace is not None:
                 stage("evidence", ev.path, ok, len(deny) - 1)
@@ -346,7 +347,8 @@ class Engine:
             if lifted is not None and len(kept) < len(steps):
                 steps = kept
                 held.append(say("granted", lifted, lifted.zh, lifted.en))
-                stage("classification", "exemption", True, 0)
+                if trace is not None:
+                    stage("classification", "exemption", True, 0)
 
         filling = fill_steps(steps, r, t.scope)
         missing = []
@@ -354,7 +356,7 @@ class Engine:
             if got is None:
                 missing.append(step.roles)
                 deny.append(say(step.code, step.cite, step.zh, step.en))
-            else:
+            elif trace is not None or not deny:
                 held.append(say("granted", step.cite, approved_by(got, step, t, "zh"), approved_by(got, step, t, "en")))
             if trace is not None:
                 why = tuple(failure_reason(f, r, t) for f in filling.failures if f.step is step)
