@@ -158,7 +158,8 @@ def _run_child(users: int, orgs: int, args: argparse.Namespace, written: Path) -
            "--requests", str(args.requests), "--rounds", str(args.rounds), "--written", str(written)]
     if args.no_others:
         cmd.append("--no-others")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    here = Path(__file__).resolve().parent.parent  # where `python -m bench` finds the package
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=here)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"the run of {users} users, {orgs} orgs failed")
