@@ -15,8 +15,8 @@ from typing import Any
 from ._approvals import fill_steps
 from ._compile import CLASSIFICATION, Requirement, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
-from ._fastread import read_fast
 from ._explain import approved_by, consent_detail, failure_reason
+from ._fastread import read_fast
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, Request, read_request
@@ -91,7 +91,9 @@ class Engine:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
             vocab = self._tables.vocabulary
-            read: Request | list[BadField] | None = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read: Request | list[BadField] | None = read_fast(
+                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
+            )
             if read is None:  # not the plain case: the full reader, which names every bad field
                 read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
@@ -117,7 +119,9 @@ class Engine:
         stages: list[Stage] = []
         try:
             vocab = self._tables.vocabulary
-            read: Request | list[BadField] | None = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read: Request | list[BadField] | None = read_fast(
+                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
+            )
             if read is None:  # not the plain case: the full reader, which names every bad field
                 read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
