@@ -50,12 +50,17 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
         else:
             valid.append(ap)
 
-    candidates = [_candidates(i, steps, valid, requester.org) for i in range(len(steps))]
+    chains: dict[int, list[int]] = {}  # group → the indexes of its steps
+    for i, step in enumerate(steps):
+        chains.setdefault(step.group, []).append(i)
+    candidates = [_candidates(i, steps, valid, requester.org, chains[s.group]) for i, s in enumerate(steps)]
     filled = _search(steps, candidates)
 
     # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
     # An approval whose steps are all filled changes nothing, and is not reported.
     failures: list[Failure] = []
+    if None not in filled:
+        return Filling(tuple(filled), ())
     used = {ap.approver_id for ap in filled if ap is not None}
     for step, got in zip(steps, filled, strict=True):
         if got is not None:
@@ -91,7 +96,9 @@ def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> tuple[s
     return None
 
 
-def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str) -> list[ReadApproval]:
+def _candidates(
+    i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str, same_chain: list[int]
+) -> list[ReadApproval]:
     """The approvals worth trying on step ``i``: one per approver, at most one per step.
 
     With k steps, k distinct approvers always leave one free for this step, so more need not be
@@ -104,7 +111,8 @@ def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], 
         for ap in valid
         if ap.role in step.role_set and (not step.same_org or (ap.approver is not None and ap.approver.org == org))
     ]
-    same_chain = [j for j, s in enumerate(steps) if s.group == step.group]
+    if len(fits) < 2:  # nothing to choose between
+        return fits
     if step.ordered and len(same_chain) > 1 and i not in (same_chain[0], same_chain[-1]):
         return fits
     latest = step.ordered and len(same_chain) > 1 and i == same_chain[-1]
@@ -115,7 +123,29 @@ def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], 
     return list(best.values())[: len(steps)]
 
 
+def _first_fit(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None] | None:
+    """The first leaf of ``_search``: at each step, the first candidate that fits. When it fills
+    every step nothing can beat it and the search would return it; else None."""
+    chosen: list[ReadApproval | None] = []
+    used: set[str] = set()
+    last: dict[int, datetime] = {}  # group → the time of its last step filled
+    for step, fits in zip(steps, candidates):
+        before = last.get(step.group) if step.ordered else None
+        for ap in fits:
+            if ap.approver_id not in used and (before is None or ap.at > before):
+                chosen.append(ap)
+                used.add(ap.approver_id)
+                last[step.group] = ap.at
+                break
+        else:
+            return None
+    return chosen
+
+
 def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None]:
+    quick = _first_fit(steps, candidates)
+    if quick is not None:
+        return quick
     n = len(steps)
     best: list[tuple[int, tuple[bool, ...], list[ReadApproval | None]]] = [(-1, (), [None] * n)]
     chosen: list[ReadApproval | None] = [None] * n
@@ -126,7 +156,9 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
                 return chosen[j].at  # type: ignore[union-attr]
         return None
 
-    def go(i: int, count: int, used: frozenset[str]) -> None:
+    used: set[str] = set()  # the approvers on the path being tried
+
+    def go(i: int, count: int) -> None:
         if count + (n - i) < best[0][0] or best[0][0] == n:
             return
         if i == n:
@@ -137,12 +169,15 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
         step = steps[i]
         before = last_time(step.group, i) if step.ordered else None
         for ap in candidates[i]:
-            if ap.approver_id in used or (before is not None and ap.at <= before):
+            who = ap.approver_id
+            if who in used or (before is not None and ap.at <= before):
                 continue
             chosen[i] = ap
-            go(i + 1, count + 1, used | {ap.approver_id})
+            used.add(who)
+            go(i + 1, count + 1)
+            used.discard(who)
             chosen[i] = None
-        go(i + 1, count, used)
+        go(i + 1, count)
 
-    go(0, 0, frozenset())
+    go(0, 0)
     return best[0][2]

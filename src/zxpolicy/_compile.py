@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from string import Formatter
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -22,9 +23,10 @@ Key = tuple[str, str, str, str]  # action, kind, purpose, level
 ACTION_CHAIN, PURPOSE_CHAIN, CLASSIFICATION = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen one costs 5× more to build
 class Person:
-    """Someone who asks or approves: an id, the policy's roles held, an organisation."""
+    """Someone who asks or approves: an id, the policy's roles held, an organisation. Nothing
+    changes one once built."""
 
     id: str
     roles: frozenset[str]  # the roles of the policy the person holds; others grant nothing
@@ -100,14 +102,41 @@ class SeparationRule:
 
 
 class Messages:
-    """Reason codes → messages, with the detail filled in."""
+    """Reason codes → messages, with the detail filled in.
+
+    Each message is split once around its ``{detail}`` (the only placeholder the loader lets a
+    message have), so filling it in is a join; a reason without detail is built once per rule
+    cited and then shared — reasons are immutable.
+    """
 
     def __init__(self, doc: PolicyDocument) -> None:
-        self._text = {code: (m.zh, m.en) for code, m in doc.reasons.items()}
+        self._parts = {code: (_split(m.zh), _split(m.en)) for code, m in doc.reasons.items()}
+        self._fixed: dict[tuple[str, int], tuple[Cite, Reason]] = {}
 
     def reason(self, code: str, cite: Cite, zh: str = "", en: str = "") -> Reason:
-        tzh, ten = self._text[code]  # every code has a message: the loader checks
-        return Reason(code, cite.rule, cite.clause, tzh.format(detail=zh), ten.format(detail=en))
+        if not zh and not en:
+            # Keyed by the cite's identity (cites live in the tables), checked against it.
+            known = self._fixed.get((code, id(cite)))
+            if known is not None and known[0] is cite:
+                return known[1]
+        pzh, pen = self._parts[code]  # every code has a message: the loader checks
+        made = Reason(code, cite.rule, cite.clause, zh.join(pzh), en.join(pen))
+        if not zh and not en:
+            self._fixed[code, id(cite)] = (cite, made)
+        return made
+
+
+def _split(message: str) -> list[str]:
+    """A message's text around each ``{detail}``, with ``{{`` and ``}}`` read as ``format`` reads
+    them: ``detail.join(parts) == message.format(detail=detail)``."""
+    parts, text = [], ""
+    for literal, field, _, _ in Formatter().parse(message):
+        text += literal
+        if field is not None:
+            parts.append(text)
+            text = ""
+    parts.append(text)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -164,7 +193,10 @@ def compile_policy(doc: PolicyDocument) -> Tables:
 
     requirements = _requirements(doc, cite, role_label)
     credit = frozenset(k.id for k in doc.kinds if k.credit_information)
-    people = {a.id: Person(a.id, frozenset(a.roles), a.org) for a in doc.assignments}
+    role_sets: dict[tuple[str, ...], frozenset[str]] = {}  # people share their role sets: a few, for 100k people
+    people = {
+        a.id: Person(a.id, role_sets.setdefault(tuple(a.roles), frozenset(a.roles)), a.org) for a in doc.assignments
+    }
     vocabulary = Vocabulary(
         roles=frozenset(role_label),
         orgs=frozenset(parents),

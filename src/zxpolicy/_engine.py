@@ -16,6 +16,7 @@ from ._approvals import fill_steps
 from ._compile import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
 from ._explain import approved_by, consent_detail, failure_reason
+from ._fastread import read_fast
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
 from ._request import BadField, Request, read_request
@@ -28,6 +29,7 @@ __all__ = ["Engine"]
 # The fields of a request: check's arguments by name, as a batch item or the CLI's JSON has them.
 KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
 REQUEST_FIELDS = ("subject", "resource", "purpose", *KEYWORDS)
+_FIELD_SET = frozenset(REQUEST_FIELDS)
 
 
 def _is_field(key: object) -> bool:
@@ -103,9 +105,12 @@ class Engine:
     ) -> Decision:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
-            read = read_request(
-                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
+            vocab = self._tables.vocabulary
+            read: Request | list[BadField] | None = read_fast(
+                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
             )
+            if read is None:  # not the plain case: the full reader, which names every bad field
+                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 return self._unreadable(read)
             decision = self._decide(read, None)
@@ -131,9 +136,12 @@ class Engine:
         were denied and what they still need. The decision is the one ``check`` gives."""
         stages: list[Stage] = []
         try:
-            read = read_request(
-                self._tables.vocabulary, subject, resource, purpose, action, consent, approvals, evidence, at
+            vocab = self._tables.vocabulary
+            read: Request | list[BadField] | None = read_fast(
+                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
             )
+            if read is None:  # not the plain case: the full reader, which names every bad field
+                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 decision = self._unreadable(read)
             else:
@@ -155,7 +163,24 @@ class Engine:
             items = list(requests)
         except Exception:
             return [self._unreadable([BadField("requests", "expected an iterable of mappings", "应为请求的列表")])]
-        return [self._check_item(item) for item in items]
+        check, item_ = self.check, self._check_item
+        decisions = []
+        for item in items:
+            try:  # a plain dict of known fields goes straight to check; anything else is read slowly
+                plain = type(item) is dict and _FIELD_SET.issuperset(item)
+            except Exception:  # a key that cannot be compared
+                plain = False
+            if plain:
+                get = item.get
+                decisions.append(
+                    check(
+                        get("subject"), get("resource"), get("purpose"), action=get("action", "query"),
+                        consent=get("consent"), approvals=get("approvals", ()), evidence=get("evidence"), at=get("at"),
+                    )
+                )
+            else:
+                decisions.append(item_(item))
+        return decisions
 
     def _check_item(self, item: Any) -> Decision:
         try:
@@ -250,11 +275,11 @@ class Engine:
         else:
             if trace is not None:
                 trace.append(Stage("purpose", True, r.purpose, ()))
-            for role in t.role_order:
-                if role in person.roles:
-                    grant = t.grants.get((role, *key))
-                    if grant is not None:
-                        break
+            held = person.roles
+            for role in t.roles_for.get(key, ()):  # the roles granted this, in the policy's order
+                if role in held:
+                    grant = t.grants[(role, *key)]
+                    break
             if grant is None:
                 # Roles the policy does not know grant nothing; name them, they may be typos.
                 unknown = sorted(r.subject.unknown_roles)
@@ -320,10 +345,12 @@ class Engine:
             for code in failed:
                 zh, en = consent_detail(code, r)
                 deny.append(say(code, need.consent, zh, en))
-            if not failed and r.consent is not None:
+            # What held is built only for an allow (nothing added to `deny` so far) or for explain.
+            if not failed and r.consent is not None and (trace is not None or not deny):
                 cid = r.consent.id or r.consent.customer_id
                 held.append(say("granted", need.consent, f"{need.consent.zh}（`{cid}`）", f"{need.consent.en} (`{cid}`)"))
-            stage("consent", "consent", not failed, since)
+            if trace is not None:
+                stage("consent", "consent", not failed, since)
 
         for ev in need.evidence:
             value = r.evidence.get(ev.key)
@@ -331,9 +358,10 @@ class Engine:
             if not ok:
                 shown = f"`{ev.key}`" + (f" = `{value}`" if value is not None else "")
                 deny.append(say(ev.code, ev.cite, shown, shown))
-            else:
+            elif trace is not None or not deny:
                 held.append(say("granted", ev.cite, f"{ev.cite.zh}（`{ev.key}`）", f"{ev.cite.en} (`{ev.key}`)"))
-            stage("evidence", ev.path, ok, len(deny) - 1)
+            if trace is not None:
+                stage("evidence", ev.path, ok, len(deny) - 1)
 
         if need.retention is not None:
             until = r.resource.retention_until
@@ -344,6 +372,8 @@ class Engine:
                 trace.append(Stage("retention", ended, "retention_until", () if ended else (deny[-1],)))
 
         steps = need.steps
+        if not steps:
+            return (), held
         if need.conditional:
             steps = tuple(s for s in steps if all(r.evidence.get(k) == v for k, v in s.when))
         person = r.subject.person
@@ -353,7 +383,8 @@ class Engine:
             if lifted is not None and len(kept) < len(steps):
                 steps = kept
                 held.append(say("granted", lifted, lifted.zh, lifted.en))
-                stage("classification", "exemption", True, 0)
+                if trace is not None:
+                    stage("classification", "exemption", True, 0)
 
         filling = fill_steps(steps, r, t.scope)
         missing = []
@@ -361,7 +392,7 @@ class Engine:
             if got is None:
                 missing.append(step.roles)
                 deny.append(say(step.code, step.cite, step.zh, step.en))
-            else:
+            elif trace is not None or not deny:
                 held.append(say("granted", step.cite, approved_by(got, step, t, "zh"), approved_by(got, step, t, "en")))
             if trace is not None:
                 why = tuple(failure_reason(f, r, t) for f in filling.failures if f.step is step)

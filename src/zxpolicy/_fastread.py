@@ -1,0 +1,223 @@
+"""The fast way to read a request: the engine's own types, a subject id, and nothing unusual.
+
+``check`` is on the request path of every query, so reading a request must cost little more than
+looking its fields up. This reader accepts only the plain case — exact ``str``, ``datetime``,
+``Subject``, ``Resource``, ``Consent`` and ``Approval`` objects, lists or tuples, plain dicts of
+strings for evidence — and checks exactly what ``_request.read_request`` checks. On anything
+else (another type, a subclass, a value ``read_request`` would reject, an exception) it returns
+None and the caller reads the request again with ``read_request``, which names every bad field.
+So the two readers agree by construction: this one either returns the ``Request`` the full
+reader would return, or declines. ``tests/test_fastread.py`` checks that on valid and invalid
+requests alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ._compile import Person, Vocabulary
+from ._request import MAX_APPROVALS, ReadApproval, ReadConsent, ReadResource, ReadSubject, Request, approval_order
+from ._types import Approval, Consent, Resource, Subject
+
+_UTC = timezone.utc
+_STATUS = ("active", "suspended")
+_SEQUENCES = (list, tuple, frozenset, set)  # what `roles` and `purposes` may be on this path
+
+
+def read_fast(
+    vocab: Vocabulary,
+    subject: Any,
+    resource: Any,
+    purpose: Any,
+    action: Any,
+    consent: Any,
+    approvals: Any,
+    evidence: Any,
+    at: Any,
+) -> Request | None:
+    """The request, read as ``read_request`` would read it; None when it is not the plain case."""
+    try:
+        return _read(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+    except Exception:  # an object that raises: the full reader decides what that means
+        return None
+
+
+def _read(
+    vocab: Vocabulary,
+    subject: Any,
+    resource: Any,
+    purpose: Any,
+    action: Any,
+    consent: Any,
+    approvals: Any,
+    evidence: Any,
+    at: Any,
+) -> Request | None:
+    if type(purpose) is not str or type(action) is not str or action not in vocab.actions:
+        return None
+    if type(subject) is str:
+        person = vocab.people.get(subject)
+        if person is None:
+            return None
+        read_subject = ReadSubject(person, "active", None, False)  # assignments carry no account state
+    elif type(subject) is Subject:
+        given = _subject(vocab, subject)
+        if given is None:
+            return None
+        read_subject = given
+    else:
+        return None
+
+    if type(resource) is not Resource:
+        return None
+    rid, kind, level, org, customer, retention = (
+        resource.id, resource.kind, resource.level, resource.org, resource.customer_id, resource.retention_until
+    )
+    if (
+        type(rid) is not str or not rid
+        or type(kind) is not str or kind not in vocab.kinds
+        or type(level) is not str or level not in vocab.levels
+        or type(org) is not str or org not in vocab.orgs
+        or (customer is not None and (type(customer) is not str or not customer))
+    ):
+        return None
+    if retention is not None:
+        retention = _time(retention)
+        if retention is None:
+            return None
+
+    read_consent: ReadConsent | None = None
+    if consent is not None:
+        read_consent = _consent(consent)
+        if read_consent is None:
+            return None
+
+    read_approvals: tuple[ReadApproval, ...] = ()
+    if approvals is not None:
+        if type(approvals) is not list and type(approvals) is not tuple or len(approvals) > MAX_APPROVALS:
+            return None
+        got = []
+        for item in approvals:
+            ap = _approval(vocab, item)
+            if ap is None:
+                return None
+            got.append(ap)
+        # The order read_request gives them, so that any order of the same approvals decides alike.
+        read_approvals = tuple(sorted(got, key=approval_order)) if len(got) > 1 else tuple(got)
+
+    read_evidence: dict[str, str] = {}
+    if evidence is not None:
+        if type(evidence) is not dict:
+            return None
+        for key, value in evidence.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+            if value:
+                read_evidence[key] = value
+
+    when = datetime.now(_UTC) if at is None else _time(at)
+    if when is None:
+        return None
+    return Request(read_subject, ReadResource(rid, kind, level, org, customer, retention), purpose, action,
+                   read_consent, read_approvals, read_evidence, when)
+
+
+def _time(value: Any) -> datetime | None:
+    """An aware datetime → the same instant in UTC; None for anything else."""
+    if type(value) is not datetime:
+        return None
+    tz = value.tzinfo
+    if type(tz) is timezone and 1 < value.year < 9999:
+        # A fixed offset: compared and subtracted as an instant already, and equal (``==``) to the
+        # UTC time read_request gives. Only zones with daylight saving need converting, because
+        # Python compares two times of one such zone object by their clock faces. (In the first
+        # and last years an offset may leave the range of UTC times: read_request rejects those.)
+        return value
+    if tz is None or value.utcoffset() is None:
+        return None
+    try:
+        return value.astimezone(_UTC)
+    except OverflowError:
+        return None
+
+
+def _strings(value: Any) -> frozenset[str] | None:
+    if type(value) not in _SEQUENCES:
+        return None
+    for item in value:
+        if type(item) is not str:
+            return None
+    return value if type(value) is frozenset else frozenset(value)
+
+
+def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
+    sid, org, status, changed, must = s.id, s.org, s.status, s.password_changed_at, s.must_change_password
+    roles = _strings(s.roles)
+    if (
+        roles is None
+        or type(sid) is not str or not sid
+        or type(org) is not str or org not in vocab.orgs
+        or type(status) is not str or status not in _STATUS
+        or type(must) is not bool
+    ):
+        return None
+    if changed is not None:
+        changed = _time(changed)
+        if changed is None:
+            return None
+    held = roles & vocab.roles
+    return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
+
+
+def _consent(c: Any) -> ReadConsent | None:
+    if type(c) is not Consent:
+        return None
+    customer, cid, revoked = c.customer_id, c.id, c.revoked
+    purposes = _strings(c.purposes)
+    if (
+        purposes is None
+        or type(customer) is not str or not customer
+        or type(revoked) is not bool
+        or (cid is not None and (type(cid) is not str or not cid))
+    ):
+        return None
+    signed = _time(c.signed_at)
+    if signed is None:
+        return None
+    expires = c.expires_at
+    if expires is not None:
+        expires = _time(expires)
+        if expires is None:
+            return None
+    return ReadConsent(cid, customer, purposes, signed, expires, revoked)
+
+
+def _approval(vocab: Vocabulary, a: Any) -> ReadApproval | None:
+    if type(a) is not Approval:
+        return None
+    raw, role, resource_id, action = a.approver, a.role, a.resource_id, a.action
+    if (
+        type(role) is not str or not role
+        or type(resource_id) is not str or not resource_id
+        or type(action) is not str or not action
+    ):
+        return None
+    approver: Person | None
+    if type(raw) is str:
+        if not raw:
+            return None
+        approver = vocab.people.get(raw)  # an unknown id: approver_lacks_role later, as in read_request
+        approver_id = raw
+    elif type(raw) is Subject:
+        read = _subject(vocab, raw)
+        if read is None:
+            return None
+        approver = read.person
+        approver_id = approver.id
+    else:
+        return None
+    at = _time(a.at)
+    if at is None:
+        return None
+    return ReadApproval(approver, approver_id, role, at, resource_id, action)
