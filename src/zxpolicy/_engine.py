@@ -105,12 +105,7 @@ class Engine:
     ) -> Decision:
         """Decide one request. Never raises; never allows what it cannot read."""
         try:
-            vocab = self._tables.vocabulary
-            read: Request | list[BadField] | None = read_fast(
-                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
-            )
-            if read is None:  # not the plain case: the full reader, which names every bad field
-                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read = self._read(subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 return self._unreadable(read)
             decision = self._decide(read, None)
@@ -136,12 +131,7 @@ class Engine:
         were denied and what they still need. The decision is the one ``check`` gives."""
         stages: list[Stage] = []
         try:
-            vocab = self._tables.vocabulary
-            read: Request | list[BadField] | None = read_fast(
-                vocab, subject, resource, purpose, action, consent, approvals, evidence, at
-            )
-            if read is None:  # not the plain case: the full reader, which names every bad field
-                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            read = self._read(subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 decision = self._unreadable(read)
             else:
@@ -181,6 +171,13 @@ class Engine:
             else:
                 decisions.append(item_(item))
         return decisions
+
+    def _read(self, *request: Any) -> Request | list[BadField]:
+        """The request read, or the fields that could not be: the fast reader for the plain case,
+        else the full reader, which names every bad field."""
+        vocab = self._tables.vocabulary
+        read = read_fast(vocab, *request)
+        return read if read is not None else read_request(vocab, *request)
 
     def _check_item(self, item: Any) -> Decision:
         try:
