@@ -316,7 +316,7 @@ def test_malformed_json_file_exits_2_with_a_message(tmp_path: Path) -> None:
 def test_missing_request_file_exits_2(tmp_path: Path) -> None:
     result = check(tmp_path / "missing.json")
     assert result.exit_code == 2
-    assert "missing.json" in result.stderr
+    assert f"request `{tmp_path / 'missing.json'}`: no such file or directory" in result.stderr
 
 
 @pytest.mark.parametrize("text", ["[]", '"u-query-east1"', "3"])
@@ -415,7 +415,7 @@ def test_unloadable_policy_from_the_environment(policy_copy: Path, monkeypatch: 
 
 
 def test_validate_ok() -> None:
-    result = run("validate", POLICIES)
+    result = run("validate", "--lang", "en", POLICIES)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("ok: ")
     assert re.search(r"\d+ grants, \d+ approval rules, \d+ purposes, \d+ roles, \d+ orgs, \d+ assignments \(sha256:[0-9a-f]{16}\)", result.stdout)
@@ -424,7 +424,7 @@ def test_validate_ok() -> None:
 
 def test_validate_a_broken_copy_lists_file_and_line(policy_copy: Path) -> None:
     file, line = _break_grants(policy_copy)
-    result = run("validate", policy_copy)
+    result = run("validate", "--lang", "en", policy_copy)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [f"{file}:{line}:15: grants[1].purposes: expected a list, got text `dissent`"]
     assert result.stderr.splitlines() == [f"policy: {policy_copy} (given)", "1 problem"]
@@ -437,7 +437,7 @@ def test_validate_lists_every_problem(policy_copy: Path) -> None:
     assignments = policy_copy / "assignments.yaml"
     assignments.write_text(assignments.read_text(encoding="utf-8").replace("roles: [dispute_handler], ", "roles: [dispute_handlr], "), encoding="utf-8")
 
-    result = run("validate", policy_copy)
+    result = run("validate", "--lang", "en", policy_copy)
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -445,6 +445,32 @@ def test_validate_lists_every_problem(policy_copy: Path) -> None:
     assert "did you mean `risk_control_officer`?" in lines[0]
     assert lines[1].startswith(f"assignments.yaml:{_line_of(assignments, 'dispute_handlr')}:")
     assert result.stderr.splitlines()[-1] == "2 problems"
+
+
+def test_validate_speaks_chinese_by_default(policy_copy: Path) -> None:
+    result = run("validate", POLICIES)
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"有效：授权 \d+ 条，.*用户 \d+ 个（sha256:[0-9a-f]{16}）\n", result.stdout)
+    _break_grants(policy_copy)
+    result = run("validate", policy_copy)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "1 个问题"
+
+
+def test_validate_json(policy_copy: Path) -> None:
+    result = run("validate", "--json", POLICIES)
+    assert result.exit_code == 0, result.output
+    data = decision(result)
+    assert data["ok"] is True and data["policy_version"].startswith("sha256:")
+    assert data["counts"]["grants"] > 0
+    file, line = _break_grants(policy_copy)
+    result = run("validate", "--json", policy_copy)
+    assert result.exit_code == 1
+    data = decision(result)
+    assert data["ok"] is False
+    assert data["problems"] == [
+        {"file": file, "line": line, "column": 15, "field": "grants[1].purposes", "message": "expected a list, got text `dissent`"}
+    ]
 
 
 def test_validate_an_empty_directory(tmp_path: Path) -> None:

@@ -47,7 +47,9 @@ def read_json(source: str, what: str) -> Any:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
         return json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:  # its str() repeats the path and starts "[Errno 2] No such ..."
+        raise click.UsageError(f"{what} `{source}`: {(exc.strerror or str(exc)).lower()}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise click.UsageError(f"{what} `{source}`: {exc}") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
@@ -9,31 +10,54 @@ import click
 from .._errors import PolicyError
 from .._loader import load_policy
 from . import main
-from ._common import policy_dir
+from ._common import EXIT_DENIED, echo_json, json_option, lang_option, policy_dir
 
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path())
-def validate(directory: str | None) -> None:
+@lang_option
+@json_option
+def validate(directory: str | None, lang: str, as_json: bool) -> None:
     """Check a policy directory; print every problem with its file, line and column.
 
     DIRECTORY defaults to $ZXPOLICY_POLICY_DIR, else ./policies if it exists, else the bundled
-    policy. Exit 0 when it loads, 1 when it does not.
+    policy. Exit 0 when it loads, 1 when it does not. The problems themselves are in English.
 
     \b
     Example:
       zxpolicy validate policies
+      zxpolicy validate --lang en --json policies
     """
     path = policy_dir(directory)
     try:
         loaded = load_policy(path)
     except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem))
-        click.echo(f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}", err=True)
-        sys.exit(1)
+        if as_json:
+            echo_json({"ok": False, "problems": [dataclasses.asdict(p) for p in exc.problems]})
+        else:
+            for problem in exc.problems:
+                click.echo(str(problem))
+            n = len(exc.problems)
+            click.echo(f"{n} 个问题" if lang == "zh" else f"{n} problem{'s' if n != 1 else ''}", err=True)
+        sys.exit(EXIT_DENIED)
     doc = loaded.document
-    click.echo(
-        f"ok: {len(doc.grants)} grants, {len(doc.approvals)} approval rules, {len(doc.purposes)} purposes, "
-        f"{len(doc.roles)} roles, {len(doc.orgs)} orgs, {len(doc.assignments)} assignments ({loaded.version})"
-    )
+    counts = {
+        "grants": len(doc.grants),
+        "approvals": len(doc.approvals),
+        "purposes": len(doc.purposes),
+        "roles": len(doc.roles),
+        "orgs": len(doc.orgs),
+        "assignments": len(doc.assignments),
+    }
+    if as_json:
+        echo_json({"ok": True, "policy_version": loaded.version, "counts": counts})
+    elif lang == "zh":
+        click.echo(
+            f"有效：授权 {counts['grants']} 条，审批规则 {counts['approvals']} 条，用途 {counts['purposes']} 个，"
+            f"角色 {counts['roles']} 个，机构 {counts['orgs']} 个，用户 {counts['assignments']} 个（{loaded.version}）"
+        )
+    else:
+        click.echo(
+            f"ok: {counts['grants']} grants, {counts['approvals']} approval rules, {counts['purposes']} purposes, "
+            f"{counts['roles']} roles, {counts['orgs']} orgs, {counts['assignments']} assignments ({loaded.version})"
+        )
