@@ -296,6 +296,11 @@ def test_two_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert sorted(p.name for p in exported.iterdir()) == sorted(p.name for p in POLICIES.iterdir() if p.is_file())
     with pytest.raises(RevisionError, match="git"):
         export_revision("no-such-rev:policies", tmp_path / "x", repo)
+    # In a clone, the other branches are only `origin/NAME`: the error says which to use.
+    _git(repo, "branch", "side", "HEAD~1")
+    _git(tmp_path, "clone", "-q", str(repo), "clone")
+    with pytest.raises(RevisionError, match="use `origin/side:policies`"):
+        export_revision("side:policies", tmp_path / "y", tmp_path / "clone")
 
     monkeypatch.chdir(repo)
     result = run("diff", "HEAD~1:policies", "HEAD:policies")

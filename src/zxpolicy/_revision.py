@@ -27,13 +27,30 @@ def _git(repo: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def _resolves(repo: Path, rev: str) -> bool:
+    try:
+        _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except RevisionError:
+        return False
+    return True
+
+
 def export_revision(spec: str, into: Path, repo: Path = Path(".")) -> Path:
     """Write the files of ``REV:PATH`` (a directory of the repository at ``repo``) into ``into``."""
     rev, sep, path = spec.partition(":")
     if not sep or not rev:
         raise RevisionError(f"`{spec}`: expected REV:PATH, e.g. `main:policies`")
     tree = f"{rev}:{path.strip('/')}"
-    listing = _git(repo, "ls-tree", "-z", tree)
+    try:
+        listing = _git(repo, "ls-tree", "-z", tree)
+    except RevisionError:
+        # A fresh clone of another branch has no local `main`, only `origin/main`: say so.
+        if not _resolves(repo, rev) and _resolves(repo, f"origin/{rev}"):
+            raise RevisionError(
+                f"`{spec}`: no revision `{rev}` in this clone, but `origin/{rev}` exists: "
+                f"use `origin/{rev}:{path}`"
+            ) from None
+        raise
     into.mkdir(parents=True, exist_ok=True)
     count = 0
     for entry in filter(None, listing.split(b"\0")):
