@@ -293,7 +293,7 @@ def test_without_hypothesis_verify_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "hypothesis", None)  # as if it were not installed
     result = run("verify", POLICIES)
     assert result.exit_code == 2
-    assert "pip install 'zxpolicy[testing]'" in result.stderr
+    assert "pip install 'zxpolicy[testing]' (from a checkout: pip install '.[testing]')" in result.stderr
     with pytest.raises(ImportError, match=r"zxpolicy\[testing\]"):
         zxpolicy.testing.requests  # noqa: B018
     import zxpolicy.testing.pytest_plugin  # the plugin itself loads without it

@@ -36,7 +36,7 @@ def verify(directory: str | None, seed: int, max_examples: int, only: tuple[str,
         from ..testing._report import junit_xml, render_text
         from ..testing._runner import verify as run
     except ImportError:
-        click.echo("zxpolicy verify needs hypothesis: pip install 'zxpolicy[testing]'", err=True)
+        click.echo("zxpolicy verify needs hypothesis: pip install 'zxpolicy[testing]' (from a checkout: pip install '.[testing]')", err=True)
         sys.exit(EXIT_ERROR)
     engine = load_engine(directory)
     known = [inv.id for inv in engine.document.invariants]
