@@ -16,7 +16,7 @@ MARKS = (WIDENED, NARROWED, CHANGED)
 
 _WORDS: dict[str, dict[str, Any]] = {
     "zh": {
-        "title": "策略差异", "exact": "精确比较：枚举了 {n:,} 类请求（非抽样）。",
+        "title": "策略差异", "exact": "精确比较：枚举了 {n:,} 类请求（非抽样）。下列计数为请求类数；表中一行合并只在一个维度上不同的若干类。",
         "none": "无变化：两份策略对全部 {n:,} 类请求的决定相同。",
         WIDENED: "放宽", NARROWED: "收紧", CHANGED: "其他变化",
         "cols": ("操作", "资料类型", "用途（条件）", "密级", "角色", "机构", "变化", "规则"),
@@ -29,7 +29,7 @@ _WORDS: dict[str, dict[str, Any]] = {
         "org": {"same": "本机构", "below": "下级机构"},
     },
     "en": {
-        "title": "Policy diff", "exact": "Exact: {n:,} request classes enumerated (not sampled).",
+        "title": "Policy diff", "exact": "Exact: {n:,} request classes enumerated (not sampled). The counts are of classes; a table row merges classes that differ in one dimension only.",
         "none": "No change: the two policies decide all {n:,} request classes alike.",
         WIDENED: "widened", NARROWED: "narrowed", CHANGED: "changed",
         "cols": ("action", "kind", "purpose (conditions)", "level", "roles", "org", "change", "rules"),
