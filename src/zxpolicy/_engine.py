@@ -30,6 +30,7 @@ __all__ = ["Engine"]
 KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
 REQUEST_FIELDS = ("subject", "resource", "purpose", *KEYWORDS)
 _FIELD_SET = frozenset(REQUEST_FIELDS)
+_join = "".join
 
 
 def _is_field(key: object) -> bool:
@@ -156,17 +157,22 @@ class Engine:
         check, item_ = self.check, self._check_item
         decisions = []
         for item in items:
-            try:  # a plain dict of known fields goes straight to check; anything else is read slowly
-                plain = type(item) is dict and _FIELD_SET.issuperset(item)
-            except Exception:  # a key that cannot be compared
+            # A plain dict of known fields goes straight to check; anything else is read slowly.
+            # Its keys must be strings (join raises on any other key): an object that hashes and
+            # compares as a field name is an unknown argument, as _check_item reads it.
+            try:
+                plain = type(item) is dict and _FIELD_SET.issuperset(item) and _join(item) is not None
+                if plain:
+                    get = item.get
+                    args = (get("subject"), get("resource"), get("purpose"), get("action", "query"),
+                            get("consent"), get("approvals", ()), get("evidence"), get("at"))
+            except Exception:  # a key that cannot be compared, or compares differently the next time
                 plain = False
             if plain:
-                get = item.get
+                subject, resource, purpose, action, consent, approvals, evidence, at = args
                 decisions.append(
-                    check(
-                        get("subject"), get("resource"), get("purpose"), action=get("action", "query"),
-                        consent=get("consent"), approvals=get("approvals", ()), evidence=get("evidence"), at=get("at"),
-                    )
+                    check(subject, resource, purpose, action=action, consent=consent, approvals=approvals,
+                          evidence=evidence, at=at)
                 )
             else:
                 decisions.append(item_(item))
