@@ -286,3 +286,109 @@ def test_the_filling_is_the_best_placement(steps: tuple[StepSpec, ...], aps: tup
     request = _request(aps)
     filled = fill_steps(steps, request, _SCOPE).filled
     assert (sum(x is not None for x in filled), tuple(x is not None for x in filled)) == _best_score(steps, request)
+
+
+# -- subclasses the fast reader declines: the full reader reads their values, not their methods --
+
+
+class NeverDiffers(str):
+    """A string that says it equals every other."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+
+class NeverEqual(str):
+    """A string that says it equals no other."""
+
+    __hash__ = str.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+
+class NeverPast(datetime):
+    """A time that says it is later than any other."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __le__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+
+def test_a_customer_id_that_equals_everything_matches_only_its_own_consent() -> None:
+    lying = Resource("rep-1", "credit_report", "ordinary", "east-1", customer_id=NeverDiffers("c-2"))
+    given = Consent("c-1", ("loan_review",), AT - timedelta(days=1))
+    decision = ENGINE.check("u-query-east1", lying, "loan_review", consent=given, at=AT)
+    assert "consent_customer_mismatch" in decision.codes
+    assert decision == ENGINE.check("u-query-east1", report(customer="c-2"), "loan_review", consent=given, at=AT)
+
+
+def test_a_requester_id_that_equals_nothing_cannot_pass_for_another_approver() -> None:
+    chain = [
+        Approval("u-head-east1", "department_head", AT - timedelta(hours=2), "arc-1", "view"),
+        Approval("u-riskoff-east", "risk_control_officer", AT - timedelta(hours=1), "arc-1", "view"),
+    ]
+    resource = Resource("arc-1", "customer_archive", "ordinary", "east-1")
+    honest = Subject("u-head-east1", ("client_developer",), "east-1")
+    assert "self_approval" in ENGINE.check(honest, resource, "loan_review", action="view", approvals=chain, at=AT).codes
+    requester = Subject(NeverEqual("u-head-east1"), ("client_developer",), "east-1")
+    decision = ENGINE.check(requester, resource, "loan_review", action="view", approvals=chain, at=AT)
+    assert not decision.allowed and decision.codes == ("invalid_request",)
+    assert "`subject.id`" in decision.reasons[0].message_en
+
+
+def test_strings_that_compare_as_their_text_are_read_as_their_text() -> None:
+    class Text(str):
+        pass
+
+    given = Consent(Text("c-1"), [Text("loan_review")], AT - timedelta(days=1))
+    decision = ENGINE.check(Text("u-query-east1"), report(), Text("loan_review"), action=Text("query"), consent=given,
+                            evidence={Text("case_id"): Text("D-1")}, at=AT)
+    assert decision.allowed
+    plain = ENGINE.check("u-query-east1", report(), "loan_review", consent=Consent("c-1", ["loan_review"], AT - timedelta(days=1)),
+                         evidence={"case_id": "D-1"}, at=AT)
+    assert decision == plain
+    read = read_request(VOCAB, Subject(Text("s"), [Text("query_operator")], Text("east-1")), report(), Text("loan_review"),
+                        Text("query"), given, [], {Text("k"): Text("v")}, AT)
+    assert isinstance(read, Request)
+    texts = [read.subject.person.id, *read.subject.person.roles, read.purpose, read.action, read.consent.customer_id,  # type: ignore[union-attr]
+             *read.consent.purposes, *read.evidence, *read.evidence.values()]  # type: ignore[union-attr]
+    assert all(type(x) is str for x in texts)
+
+
+def test_an_expiry_that_says_it_is_always_later_is_read_as_the_time_it_is() -> None:
+    ended = AT - timedelta(days=1)
+    lying = NeverPast(ended.year, ended.month, ended.day, ended.hour, tzinfo=ended.tzinfo)
+    given = Consent("c-1", ("loan_review",), AT - timedelta(days=10), expires_at=lying)
+    decision = ENGINE.check("u-query-east1", report(), "loan_review", consent=given, at=AT)
+    assert "consent_expired" in decision.codes
+    read = read_request(VOCAB, "u-query-east1", report(), "loan_review", "query", given, (), None, AT)
+    assert isinstance(read, Request) and read.consent is not None and type(read.consent.expires_at) is datetime
+
+
+def test_an_empty_evidence_value_that_claims_a_length_is_no_evidence() -> None:
+    class Padded(str):
+        def __len__(self) -> int:
+            return 1
+
+    args: dict[str, Any] = {"consent": Consent("c-1", ("dissent",), AT - timedelta(days=1)), "at": AT}
+    decision = ENGINE.check("u-dispute-east1", report(), "dissent", evidence={"case_id": Padded("")}, **args)
+    assert not decision.allowed
+    assert decision == ENGINE.check("u-dispute-east1", report(), "dissent", evidence={"case_id": ""}, **args)
+    assert ENGINE.check("u-dispute-east1", report(), "dissent", evidence={"case_id": "D-1"}, **args).allowed
