@@ -161,21 +161,17 @@ class Engine:
             # Its keys must be strings (join raises on any other key): an object that hashes and
             # compares as a field name is an unknown argument, as _check_item reads it.
             try:
-                plain = type(item) is dict and _FIELD_SET.issuperset(item) and _join(item) is not None
-                if plain:
+                if type(item) is dict and _FIELD_SET.issuperset(item) and _join(item):
                     get = item.get
-                    args = (get("subject"), get("resource"), get("purpose"), get("action", "query"),
-                            get("consent"), get("approvals", ()), get("evidence"), get("at"))
+                    decision = check(
+                        get("subject"), get("resource"), get("purpose"), action=get("action", "query"),
+                        consent=get("consent"), approvals=get("approvals", ()), evidence=get("evidence"), at=get("at"),
+                    )
+                else:
+                    decision = item_(item)
             except Exception:  # a key that cannot be compared, or compares differently the next time
-                plain = False
-            if plain:
-                subject, resource, purpose, action, consent, approvals, evidence, at = args
-                decisions.append(
-                    check(subject, resource, purpose, action=action, consent=consent, approvals=approvals,
-                          evidence=evidence, at=at)
-                )
-            else:
-                decisions.append(item_(item))
+                decision = item_(item)  # (check and _check_item never raise)
+            decisions.append(decision)
         return decisions
 
     def _read(self, *request: Any) -> Request | list[BadField]:
