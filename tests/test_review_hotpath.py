@@ -392,3 +392,14 @@ def test_an_empty_evidence_value_that_claims_a_length_is_no_evidence() -> None:
     assert not decision.allowed
     assert decision == ENGINE.check("u-dispute-east1", report(), "dissent", evidence={"case_id": ""}, **args)
     assert ENGINE.check("u-dispute-east1", report(), "dissent", evidence={"case_id": "D-1"}, **args).allowed
+
+
+def test_a_time_whose_timezone_raises_is_a_deny_naming_the_field() -> None:
+    class Broken(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            raise ArithmeticError("no offset")
+
+    given = Consent("c-1", ("loan_review",), datetime(2026, 11, 1, tzinfo=Broken()))
+    decision = ENGINE.check("u-query-east1", report(), "loan_review", consent=given, at=AT)
+    assert not decision.allowed and decision.codes == ("invalid_request",)
+    assert "`consent.signed_at`" in decision.reasons[0].message_en

@@ -180,15 +180,19 @@ class _Reader:
             return None
         # A subclass: read its fields, not its methods (it may compare otherwise).
         when = value if type(value) is datetime else datetime.combine(datetime.date(value), datetime.timetz(value))
-        if when.tzinfo is None or when.utcoffset() is None:
-            self.fail(field, "a naive time; give a timezone (e.g. +08:00)", "时间缺少时区（如 +08:00）")
-            return None
-        # In UTC: Python compares two times of one zone object by their clock faces, which is
-        # wrong across a daylight-saving change.
         try:
+            if when.utcoffset() is None:
+                self.fail(field, "a naive time; give a timezone (e.g. +08:00)", "时间缺少时区（如 +08:00）")
+                return None
+            # In UTC: Python compares two times of one zone object by their clock faces, which is
+            # wrong across a daylight-saving change.
             return when.astimezone(timezone.utc)
         except OverflowError:  # e.g. 0001-01-01 at +08:00 lies before the first UTC datetime
             self.fail(field, f"out of range in UTC: {_shown(when.isoformat())}", f"超出可表示的时间范围：{_shown(when.isoformat())}")
+            return None
+        except Exception as exc:  # a tzinfo of the host's that fails: this field cannot be read
+            name = type(exc).__name__
+            self.fail(field, f"its timezone gives no UTC offset (`{name}`)", f"时区无法给出 UTC 偏移（`{name}`）")
             return None
 
     def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
