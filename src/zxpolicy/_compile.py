@@ -149,7 +149,7 @@ class Tables:
     scope: Mapping[str, frozenset[str]]  # org → itself and every org above it
     grants: Mapping[tuple[str, str, str, str, str], Reason]  # role, action, kind, purpose, level
     grant_path: Mapping[tuple[str, str, str, str, str], str]  # the same keys → `grants[i]`, the entry granting
-    roles_for: Mapping[Key, tuple[str, ...]]  # the roles granted each action × kind × purpose × level
+    roles_for: Mapping[Key, tuple[str, ...]]  # the roles granted each action × kind × purpose × level, in role order
     requirements: Mapping[Key, Requirement]
     separations: tuple[SeparationRule, ...]
     checks: Mapping[str, Cite]  # built-in check → its rule
@@ -180,6 +180,7 @@ def compile_policy(doc: PolicyDocument) -> Tables:
     grants: dict[tuple[str, str, str, str, str], Reason] = {}
     grant_path: dict[tuple[str, str, str, str, str], str] = {}
     roles_for: dict[Key, list[str]] = {}
+    rank = {role: i for i, role in enumerate(role_label)}
     entry = {id(g): i for i, g in enumerate(doc.grants)}
     for role, action, kind, purpose, level, g in grant_rows(doc):
         if (role, action, kind, purpose, level) in grants:
@@ -221,7 +222,9 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         scope=MappingProxyType(scope),
         grants=MappingProxyType(grants),
         grant_path=MappingProxyType(grant_path),
-        roles_for=MappingProxyType({k: tuple(v) for k, v in roles_for.items()}),
+        # In the policy's role order, not the file order of grants.yaml: check cites the grant of
+        # the first role held in this order, as it always has.
+        roles_for=MappingProxyType({k: tuple(sorted(v, key=rank.__getitem__)) for k, v in roles_for.items()}),
         requirements=MappingProxyType(requirements),
         separations=tuple(
             SeparationRule(s.role, s.exclusive, credit if s.bars_credit_information else frozenset(), cite(s.rule, s.clause))

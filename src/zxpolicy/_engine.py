@@ -30,6 +30,7 @@ __all__ = ["Engine"]
 KEYWORDS = ("action", "consent", "approvals", "evidence", "at")
 REQUEST_FIELDS = ("subject", "resource", "purpose", *KEYWORDS)
 _FIELD_SET = frozenset(REQUEST_FIELDS)
+_join = "".join
 
 
 def _is_field(key: object) -> bool:
@@ -156,20 +157,21 @@ class Engine:
         check, item_ = self.check, self._check_item
         decisions = []
         for item in items:
-            try:  # a plain dict of known fields goes straight to check; anything else is read slowly
-                plain = type(item) is dict and _FIELD_SET.issuperset(item)
-            except Exception:  # a key that cannot be compared
-                plain = False
-            if plain:
-                get = item.get
-                decisions.append(
-                    check(
+            # A plain dict of known fields goes straight to check; anything else is read slowly.
+            # Its keys must be strings (join raises on any other key): an object that hashes and
+            # compares as a field name is an unknown argument, as _check_item reads it.
+            try:
+                if type(item) is dict and _FIELD_SET.issuperset(item) and _join(item):
+                    get = item.get
+                    decision = check(
                         get("subject"), get("resource"), get("purpose"), action=get("action", "query"),
                         consent=get("consent"), approvals=get("approvals", ()), evidence=get("evidence"), at=get("at"),
                     )
-                )
-            else:
-                decisions.append(item_(item))
+                else:
+                    decision = item_(item)
+            except Exception:  # a key that cannot be compared, or compares differently the next time
+                decision = item_(item)  # (check and _check_item never raise)
+            decisions.append(decision)
         return decisions
 
     def _read(self, *request: Any) -> Request | list[BadField]:

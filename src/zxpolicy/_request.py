@@ -122,10 +122,26 @@ class _Reader:
         value = data[name]
         if value is None and optional:
             return None
-        if not isinstance(value, str) or not value:
-            self.fail(f"{field}.{name}", f"expected a non-empty string, got {_shown(value)}", f"应为非空字符串，实为{_shown(value)}")
-            return None
-        return value
+        if isinstance(value, str):
+            text = self.plain(value, f"{field}.{name}")
+            if text:
+                return text
+            if text is None:
+                return None
+        self.fail(f"{field}.{name}", f"expected a non-empty string, got {_shown(value)}", f"应为非空字符串，实为{_shown(value)}")
+        return None
+
+    def plain(self, value: str, field: str) -> str | None:
+        """``value`` as a plain ``str``. A subclass is read as its text, and only when it compares
+        and hashes as its text: one that says it equals every string (or none) would pass checks
+        its text fails. (The fast reader takes only plain strings.)"""
+        if type(value) is str:
+            return value
+        text = str.__str__(value)
+        if value == text and not value != text and hash(value) == hash(text):
+            return text
+        self.fail(field, f"a string that does not compare as its text {_shown(text)}", f"字符串与其文本{_shown(text)}比较不一致")
+        return None
 
     def word(self, data: Mapping[str, Any], name: str, field: str, allowed: frozenset[str], what: str) -> str | None:
         value = self.text(data, name, field)
@@ -162,15 +178,21 @@ class _Reader:
         if not isinstance(value, datetime):
             self.fail(field, f"expected a timezone-aware datetime, got {_typename(value)}", f"应为带时区的时间，实为{_typename(value)}")
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            self.fail(field, "a naive time; give a timezone (e.g. +08:00)", "时间缺少时区（如 +08:00）")
-            return None
-        # In UTC: Python compares two times of one zone object by their clock faces, which is
-        # wrong across a daylight-saving change.
+        # A subclass: read its fields, not its methods (it may compare otherwise).
+        when = value if type(value) is datetime else datetime.combine(datetime.date(value), datetime.timetz(value))
         try:
-            return value.astimezone(timezone.utc)
+            if when.utcoffset() is None:
+                self.fail(field, "a naive time; give a timezone (e.g. +08:00)", "时间缺少时区（如 +08:00）")
+                return None
+            # In UTC: Python compares two times of one zone object by their clock faces, which is
+            # wrong across a daylight-saving change.
+            return when.astimezone(timezone.utc)
         except OverflowError:  # e.g. 0001-01-01 at +08:00 lies before the first UTC datetime
-            self.fail(field, f"out of range in UTC: {_shown(value.isoformat())}", f"超出可表示的时间范围：{_shown(value.isoformat())}")
+            self.fail(field, f"out of range in UTC: {_shown(when.isoformat())}", f"超出可表示的时间范围：{_shown(when.isoformat())}")
+            return None
+        except Exception as exc:  # a tzinfo of the host's that fails: this field cannot be read
+            name = type(exc).__name__
+            self.fail(field, f"its timezone gives no UTC offset (`{name}`)", f"时区无法给出 UTC 偏移（`{name}`）")
             return None
 
     def words(self, data: Mapping[str, Any], name: str, field: str) -> frozenset[str] | None:
@@ -182,13 +204,19 @@ class _Reader:
         if not all(isinstance(v, str) for v in items):
             self.fail(f"{field}.{name}", "expected a list of strings", "应为字符串列表")
             return None
-        return frozenset(items)
+        texts = [self.plain(v, f"{field}.{name}") for v in items]
+        if None in texts:
+            return None
+        return frozenset(t for t in texts if t is not None)
 
     def person(self, value: Any, field: str) -> ReadSubject | None:
         if isinstance(value, str):
-            known = self.vocab.people.get(value)
+            text = self.plain(value, field)
+            if text is None:
+                return None
+            known = self.vocab.people.get(text)
             if known is None:
-                self.fail(field, f"`{value}` is not in the policy's assignments", f"`{value}`不在用户清单中", "unknown_subject")
+                self.fail(field, f"`{text}` is not in the policy's assignments", f"`{text}`不在用户清单中", "unknown_subject")
                 return None
             return ReadSubject(known, "active", None, False)  # assignments carry no account state
         data = self.record(value, Subject, field)
@@ -250,9 +278,12 @@ class _Reader:
         raw = data.get("approver")
         approver: Person | None = None
         approver_id: str | None = None
-        if isinstance(raw, str) and raw:
-            approver_id = raw
-            approver = self.vocab.people.get(raw)  # an unknown id: approver_lacks_role later
+        text = self.plain(raw, f"{field}.approver") if isinstance(raw, str) else ""
+        if text:
+            approver_id = text
+            approver = self.vocab.people.get(text)  # an unknown id: approver_lacks_role later
+        elif text is None:
+            pass  # a string that does not compare as its text: named by plain()
         elif raw is not None and not isinstance(raw, str):
             read = self.person(raw, f"{field}.approver")
             approver = read.person if read else None
@@ -283,11 +314,13 @@ def read_request(
     r = _Reader(vocab)
     read_subject = r.person(subject, "subject")
     read_resource = r.resource(resource)
-    if not isinstance(purpose, str):
+    if isinstance(purpose, str):
+        purpose = r.plain(purpose, "purpose")
+    else:
         r.fail("purpose", f"expected a string, got {_typename(purpose)}", f"应为字符串，实为{_typename(purpose)}")
     if not isinstance(action, str):
         r.fail("action", f"expected a string, got {_typename(action)}", f"应为字符串，实为{_typename(action)}")
-    elif action not in vocab.actions:
+    elif (action := r.plain(action, "action")) is not None and action not in vocab.actions:
         r.fail(
             "action",
             f"unknown action `{action}`; {hint(action, vocab.actions, vocab.aliases)}",
@@ -315,8 +348,11 @@ def read_request(
             for key, value in evidence.items():
                 if not isinstance(key, str) or not isinstance(value, str):
                     r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
-                elif value:
-                    read_evidence[key] = value
+                    continue
+                name = r.plain(key, f"evidence.{str.__str__(key)}")
+                text = r.plain(value, f"evidence.{str.__str__(key)}")
+                if name is not None and text:  # an empty value is no evidence
+                    read_evidence[name] = text
     when = datetime.now(timezone.utc) if at is None else r.as_time(at, "at")
     if r.bad or read_subject is None or read_resource is None or when is None:
         return r.bad or [BadField("request", "cannot be read", "无法读取")]
