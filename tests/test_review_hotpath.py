@@ -1,4 +1,4 @@
-"""Review of the request hot path: the fast reader, the first-fit approval filling, the grant
+"""Review of the request hot path: the fast reader, the first full approval filling, the grant
 look-up through the roles granted, and ``check_many``'s shortcut for plain dicts.
 
 Each test compares the fast way with the way it stands in for (the full reader, the full search,
@@ -188,7 +188,7 @@ def test_fixed_offsets_and_zones_mixed_read_and_decide_as_the_full_reader() -> N
     run()
 
 
-# -- approvals: the first-fit pass gives what the full search gives -----------------------------
+# -- approvals: the first full placement gives what the full search gives -----------------------------
 
 _CITE = Cite("A-00", "", "", "")
 _ROLES = ("a", "b", "c")
@@ -244,10 +244,10 @@ _SCOPE = {"o1": frozenset({"o1", "o2"}), "o2": frozenset({"o2"})}
 
 @SETTINGS
 @given(_steps(), _approval_sets())
-def test_first_fit_then_search_gives_what_the_search_alone_gives(steps: tuple[StepSpec, ...], aps: tuple[ReadApproval, ...]) -> None:
+def test_first_full_then_search_gives_what_the_search_alone_gives(steps: tuple[StepSpec, ...], aps: tuple[ReadApproval, ...]) -> None:
     request = _request(aps)
     quick = fill_steps(steps, request, _SCOPE)
-    with mock.patch.object(_approvals, "_first_fit", lambda steps, candidates: None):
+    with mock.patch.object(_approvals, "_first_full", lambda steps, candidates: None):
         slow = fill_steps(steps, request, _SCOPE)
     assert [id(x) for x in quick.filled] == [id(x) for x in slow.filled]
     assert quick.failures == slow.failures
