@@ -14,7 +14,7 @@ from string import Formatter
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason, new_reason
 from ._schema import Chain, Evidence, PolicyDocument, Step, grant_rows
 
 Key = tuple[str, str, str, str]  # action, kind, purpose, level
@@ -120,7 +120,7 @@ class Messages:
             if known is not None and known[0] is cite:
                 return known[1]
         pzh, pen = self._parts[code]  # every code has a message: the loader checks
-        made = Reason(code, cite.rule, cite.clause, zh.join(pzh), en.join(pen))
+        made = new_reason(code, cite.rule, cite.clause, zh.join(pzh), en.join(pen))
         if not zh and not en:
             self._fixed[code, id(cite)] = (cite, made)
         return made

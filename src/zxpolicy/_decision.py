@@ -98,6 +98,42 @@ class Decision:
         }
 
 
+# Building a frozen dataclass goes through ``object.__setattr__`` once per field; on the hot path
+# the engine sets the slots through their descriptors instead, which is about twice as fast and
+# gives the same object (same fields, equality, hash, repr). Only for values already checked.
+_new = object.__new__
+_REASON_SLOTS = tuple(Reason.__dict__[f].__set__ for f in ("code", "rule", "clause", "message", "message_en"))
+_DECISION_SLOTS = tuple(
+    Decision.__dict__[f].__set__ for f in ("allowed", "reasons", "missing_approvals", "obligations", "policy_version")
+)
+
+
+def new_reason(code: str, rule: str, clause: str, message: str, message_en: str) -> Reason:
+    """``Reason(code, rule, clause, message, message_en)``, built faster."""
+    r = _new(Reason)
+    a, b, c, d, e = _REASON_SLOTS
+    a(r, code)
+    b(r, rule)
+    c(r, clause)
+    d(r, message)
+    e(r, message_en)
+    return r
+
+
+def new_decision(
+    allowed: bool, reasons: tuple[Reason, ...], missing: tuple[tuple[str, ...], ...], obligations: tuple[str, ...], version: str
+) -> Decision:
+    """``Decision(allowed, reasons, missing, obligations, version)``, built faster."""
+    d = _new(Decision)
+    a, b, c, e, f = _DECISION_SLOTS
+    a(d, allowed)
+    b(d, reasons)
+    c(d, missing)
+    e(d, obligations)
+    f(d, version)
+    return d
+
+
 @dataclass(frozen=True, slots=True)
 class Stage:
     """One stage a request passed through on its way to a decision (see ``Engine.explain``).

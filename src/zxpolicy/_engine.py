@@ -14,8 +14,8 @@ from typing import Any
 
 from ._approvals import fill_steps
 from ._compile import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
-from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage
-from ._explain import approved_by, consent_detail, failure_reason
+from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage, new_decision
+from ._explain import StepGrants, consent_detail, failure_reason
 from ._fastread import read_fast
 from ._hints import hint
 from ._loader import LoadedPolicy, load_policy
@@ -48,6 +48,7 @@ class Engine:
         self._enforcer_lock = threading.Lock()
         self._log = log
         self._log_cite = _log_cite(policy.document, self._tables.engine)
+        self._step_grants = StepGrants(self._tables)
 
     @classmethod
     def from_directory(cls, directory: str | Path, model_conf: Path, log: DecisionLog | None = None) -> Engine:
@@ -320,10 +321,10 @@ class Engine:
             obligations = need.obligations
 
         if deny:
-            return Decision(False, tuple(deny), missing, (), self._policy.version)
+            return new_decision(False, tuple(deny), missing, (), self._policy.version)
         if grant is None:  # cannot happen: a missing grant always leaves a reason in `deny`
             raise AssertionError("no deny and no grant")  # not `assert`: `python -O` drops those
-        return Decision(True, (grant, *granted), (), obligations, self._policy.version)
+        return new_decision(True, (grant, *granted), (), obligations, self._policy.version)
 
     def _requirements(
         self, r: Request, need: Requirement, deny: list[Reason], trace: list[Stage] | None
@@ -392,7 +393,7 @@ class Engine:
                 missing.append(step.roles)
                 deny.append(say(step.code, step.cite, step.zh, step.en))
             elif trace is not None or not deny:
-                held.append(say("granted", step.cite, approved_by(got, step, t, "zh"), approved_by(got, step, t, "en")))
+                held.append(self._step_grants.reason(step, got))
             if trace is not None:
                 why = tuple(failure_reason(f, r, t) for f in filling.failures if f.step is step)
                 name = "classification" if step.group == CLASSIFICATION else "approval"
