@@ -36,25 +36,30 @@ class Filling:
 def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str, frozenset[str]]) -> Filling:
     if not steps:
         return Filling((), ())
-    wanted = frozenset().union(*(s.role_set for s in steps))
     requester = request.subject.person
-    above = scope[requester.org]
     faulty: list[tuple[tuple[str, str], ReadApproval]] = []
     valid: list[ReadApproval] = []
-    for ap in request.approvals:
-        if ap.role not in wanted:
-            continue  # it fills no step of this request: it changes nothing
-        fault = _fault(ap, request, above)
-        if fault:
-            faulty.append((fault, ap))
-        else:
-            valid.append(ap)
+    if request.approvals:
+        wanted = frozenset().union(*(s.role_set for s in steps))
+        above = scope[requester.org]
+        for ap in request.approvals:
+            if ap.role not in wanted:
+                continue  # it fills no step of this request: it changes nothing
+            fault = _fault(ap, request, above)
+            if fault:
+                faulty.append((fault, ap))
+            else:
+                valid.append(ap)
 
-    chains: dict[int, list[int]] = {}  # group → the indexes of its steps
-    for i, step in enumerate(steps):
-        chains.setdefault(step.group, []).append(i)
-    candidates = [_candidates(i, steps, valid, requester.org, chains[s.group]) for i, s in enumerate(steps)]
-    filled = _search(steps, candidates)
+    filled: list[ReadApproval | None]
+    if not valid:  # nothing to place: what the search gives with no candidates
+        filled = [None] * len(steps)
+    else:
+        chains: dict[int, list[int]] = {}  # group → the indexes of its steps
+        for i, step in enumerate(steps):
+            chains.setdefault(step.group, []).append(i)
+        candidates = [_candidates(i, steps, valid, requester.org, chains[s.group]) for i, s in enumerate(steps)]
+        filled = _search(steps, candidates)
 
     # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
     # An approval whose steps are all filled changes nothing, and is not reported.
@@ -124,30 +129,37 @@ def _candidates(
 
 
 def _first_full(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None] | None:
-    """The first placement of ``_search`` that fills every step, or None when there is none.
+    """The search's answer when some placement fills every step that has a candidate; else None.
 
-    ``_search`` tries each step's candidates in order before leaving the step empty, and never
-    prunes a path that leaves no step empty until one has filled them all, at which it stops: so
-    when some placement fills every step, its answer is the first such placement in that order.
-    This finds the same one by trying the candidates in the same order without the empty
-    branches (a part of the search's own tree, so never slower than it by more than that tree).
+    ``_search`` keeps the first placement in its order (each step's candidates in order, then
+    the step left empty) that scores best: the most steps filled, then the earliest. A step
+    without candidates stays empty in every placement, so one that fills all the others scores
+    best, and the search keeps the first such; it never prunes a path that has left only steps
+    without candidates empty. This walks the search's order along those paths only, and so finds
+    the same placement (when there is none, it has walked a part of the search's own tree).
     """
     n = len(steps)
-    if not all(candidates):  # a step nothing can fill
-        return None
     # The step before each along its chain, when ordered: an approval must come after its time.
     before: list[int] = []
-    last: dict[int, int] = {}  # group → its last step so far
+    last: dict[int, int] = {}  # group → its last step so far that can be filled
     for i, step in enumerate(steps):
+        if not candidates[i]:
+            before.append(-1)
+            continue
         before.append(last.get(step.group, -1) if step.ordered else -1)
         last[step.group] = i
-    chosen: list[ReadApproval] = []
+    chosen: list[ReadApproval | None] = []  # for the steps before ``i``
     used: set[str] = set()
     tried = [0] * n  # per step: how many of its candidates the path has tried
     i = 0
-    while True:
+    while i < n:
         fits, k, b = candidates[i], tried[i], before[i]
-        after = chosen[b].at if b >= 0 else None
+        if not fits:
+            chosen.append(None)
+            i += 1
+            continue
+        prev = chosen[b] if b >= 0 else None
+        after = prev.at if prev is not None else None
         while k < len(fits):
             ap = fits[k]
             k += 1
@@ -157,15 +169,17 @@ def _first_full(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]
                 used.add(ap.approver_id)
                 i += 1
                 break
-        else:  # this step's candidates are used up: back to the step before
-            if i == 0:
-                return None
+        else:  # this step's candidates are used up: back to the last step filled
             tried[i] = 0
-            i -= 1
-            used.discard(chosen.pop().approver_id)
-            continue
-        if i == n:
-            return list(chosen)
+            while True:
+                i -= 1
+                if i < 0:
+                    return None
+                undone = chosen.pop()
+                if undone is not None:
+                    used.discard(undone.approver_id)
+                    break
+    return chosen
 
 
 def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -> list[ReadApproval | None]:

@@ -391,7 +391,7 @@ class Engine:
         for step, got in zip(steps, filling.filled, strict=True):
             if got is None:
                 missing.append(step.roles)
-                deny.append(say(step.code, step.cite, step.zh, step.en))
+                deny.append(self._step_grants.missing(step))
             elif trace is not None or not deny:
                 held.append(self._step_grants.reason(step, got))
             if trace is not None:

@@ -64,13 +64,23 @@ _AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 class StepGrants:
-    """The `granted` reason of a filled step, as ``approved_by`` words it, built by joining the
-    approver's id into texts prepared once per step and role (so bounded by the policy's steps
-    and their roles; filled lazily, and a race only writes the same value twice)."""
+    """The reasons of approval steps. A filled step's `granted` reason, as ``approved_by`` words
+    it, is built by joining the approver's id into texts prepared once per step and role; an
+    empty step's reason is built once per step. Both are kept per step (so bounded by the
+    policy's steps and their roles), filled lazily: a race only writes the same value twice."""
 
     def __init__(self, t: Tables) -> None:
         self._t = t
         self._texts: dict[tuple[int, str], tuple[StepSpec, tuple[str, ...]]] = {}
+        self._missing: dict[int, tuple[StepSpec, Reason]] = {}
+
+    def missing(self, step: StepSpec) -> Reason:
+        """The deny reason of a step left empty: its words are the policy's, so it is built once."""
+        known = self._missing.get(id(step))
+        if known is None or known[0] is not step:
+            known = step, self._t.messages.reason(step.code, step.cite, step.zh, step.en)
+            self._missing[id(step)] = known
+        return known[1]
 
     def reason(self, step: StepSpec, ap: ReadApproval) -> Reason:
         known = self._texts.get((id(step), ap.role))  # keyed by identity: steps live in the tables
