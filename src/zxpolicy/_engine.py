@@ -106,8 +106,18 @@ class Engine:
         at: Any = None,
     ) -> Decision:
         """Decide one request. Never raises; never allows what it cannot read."""
+        return self._check(subject, resource, purpose, action, consent, approvals, evidence, at)
+
+    def _check(
+        self, subject: Any, resource: Any, purpose: Any, action: Any, consent: Any, approvals: Any, evidence: Any, at: Any
+    ) -> Decision:
+        """``check`` with its arguments by position (so ``check_many`` calls it without keywords)."""
         try:
-            read = self._read(subject, resource, purpose, action, consent, approvals, evidence, at)
+            vocab = self._tables.vocabulary  # _read, inlined: this is the request path
+            read: Request | list[BadField] | None
+            read = read_fast(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
+            if read is None:
+                read = read_request(vocab, subject, resource, purpose, action, consent, approvals, evidence, at)
             if isinstance(read, list):
                 return self._unreadable(read)
             decision = self._decide(read, None)
@@ -155,7 +165,7 @@ class Engine:
             items = list(requests)
         except Exception:
             return [self._unreadable([BadField("requests", "expected an iterable of mappings", "应为请求的列表")])]
-        check, item_ = self.check, self._check_item
+        check, item_ = self._check, self._check_item
         decisions = []
         for item in items:
             # A plain dict of known fields goes straight to check; anything else is read slowly.
@@ -165,8 +175,8 @@ class Engine:
                 if type(item) is dict and _FIELD_SET.issuperset(item) and _join(item):
                     get = item.get
                     decision = check(
-                        get("subject"), get("resource"), get("purpose"), action=get("action", "query"),
-                        consent=get("consent"), approvals=get("approvals", ()), evidence=get("evidence"), at=get("at"),
+                        get("subject"), get("resource"), get("purpose"), get("action", "query"),
+                        get("consent"), get("approvals", ()), get("evidence"), get("at"),
                     )
                 else:
                     decision = item_(item)
