@@ -27,7 +27,7 @@ class Failure:
     why: str = ""  # which case of the code: "after_request", "before_previous", "own_org", "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request with steps, and a frozen one costs more to build
 class Filling:
     filled: tuple[ReadApproval | None, ...]  # per step
     failures: tuple[Failure, ...]

@@ -387,7 +387,8 @@ class Engine:
         if need.conditional:
             steps = tuple(s for s in steps if all(r.evidence.get(k) == v for k, v in s.when))
         person = r.subject.person
-        if need.exemptions and person.org == r.resource.org:
+        # An exemption lifts the classification steps for a role the requester holds, in their own org.
+        if need.exemptions and person.org == r.resource.org and not person.roles.isdisjoint(need.exemptions):
             lifted = next((need.exemptions[x] for x in t.role_order if x in person.roles and x in need.exemptions), None)
             kept = tuple(s for s in steps if s.group != CLASSIFICATION)
             if lifted is not None and len(kept) < len(steps):
