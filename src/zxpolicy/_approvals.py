@@ -55,10 +55,7 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     if not valid:  # nothing to place: what the search gives with no candidates
         filled = [None] * len(steps)
     else:
-        chains: dict[int, list[int]] = {}  # group → the indexes of its steps
-        for i, step in enumerate(steps):
-            chains.setdefault(step.group, []).append(i)
-        candidates = [_candidates(i, steps, valid, requester.org, chains[s.group]) for i, s in enumerate(steps)]
+        candidates = [_candidates(i, steps, valid, requester.org) for i in range(len(steps))]
         filled = _search(steps, candidates)
 
     # Why each empty step stayed empty: the approvals that could have filled it, and their fault.
@@ -101,9 +98,7 @@ def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> tuple[s
     return None
 
 
-def _candidates(
-    i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str, same_chain: list[int]
-) -> list[ReadApproval]:
+def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], org: str) -> list[ReadApproval]:
     """The approvals worth trying on step ``i``: one per approver, at most one per step.
 
     With k steps, k distinct approvers always leave one free for this step, so more need not be
@@ -118,6 +113,7 @@ def _candidates(
     ]
     if len(fits) < 2:  # nothing to choose between
         return fits
+    same_chain = [j for j, s in enumerate(steps) if s.group == step.group]  # the indexes of its chain's steps
     if step.ordered and len(same_chain) > 1 and i not in (same_chain[0], same_chain[-1]):
         return fits
     latest = step.ordered and len(same_chain) > 1 and i == same_chain[-1]
