@@ -29,7 +29,7 @@ from casbin.rbac.default_role_manager import RoleManager
 
 import zxpolicy
 from zxpolicy import Resource, Subject
-from zxpolicy._casbin import build_enforcer
+from zxpolicy.compile._casbin import build_enforcer
 
 from .conftest import AT, consent, report
 

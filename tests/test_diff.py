@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-from zxpolicy._diff import NARROWED, WIDENED, Diff, SpaceTooLarge, diff_engines
-from zxpolicy._revision import RevisionError, export_revision
-from zxpolicy._schema import grant_rows
-from zxpolicy._space import GIVEN
+from zxpolicy.compliance._diff import NARROWED, WIDENED, Diff, SpaceTooLarge, diff_engines
+from zxpolicy.compliance._revision import RevisionError, export_revision
+from zxpolicy.policy._schema import grant_rows
+from zxpolicy.compliance._space import GIVEN
 from zxpolicy.cli import main
 
 from .conftest import POLICIES
@@ -340,8 +340,8 @@ def test_every_concrete_difference_is_listed_under_a_class_of_its_roles(default:
     same two answers, whose roles are the request's or change nothing at the key."""
     from itertools import combinations
 
-    from zxpolicy._diff import answer
-    from zxpolicy._space import OrgCase, RequestClass, Side, Space
+    from zxpolicy.compliance._diff import answer
+    from zxpolicy.compliance._space import OrgCase, RequestClass, Side, Space
 
     _wide_change(new)
     other = zxpolicy.load(new)
@@ -398,7 +398,7 @@ def test_an_invalid_consent_is_decided_like_none(default: zxpolicy.Engine) -> No
     from datetime import timedelta
 
     from zxpolicy import Consent, Resource, Subject
-    from zxpolicy._diff import AT
+    from zxpolicy.compliance._diff import AT
 
     invalid = [
         Consent("someone-else", ["loan_review"], AT - timedelta(days=1)),
@@ -420,8 +420,8 @@ def test_an_invalid_consent_is_decided_like_none(default: zxpolicy.Engine) -> No
 
 
 def test_evidence_values_named_nowhere_are_read_alike(default: zxpolicy.Engine) -> None:
-    from zxpolicy._diff import answer
-    from zxpolicy._space import OTHER, OrgCase, RequestClass
+    from zxpolicy.compliance._diff import answer
+    from zxpolicy.compliance._space import OTHER, OrgCase, RequestClass
 
     same = OrgCase("same", "east", "east")
     for key, name, stand_in, values in [
@@ -454,8 +454,8 @@ def test_an_org_moved_changes_the_pairs_the_trees_relate_differently(default: zx
 
 
 def _permitted_below(engine: zxpolicy.Engine) -> list[Any]:
-    from zxpolicy._diff import answer
-    from zxpolicy._space import Side, Space
+    from zxpolicy.compliance._diff import answer
+    from zxpolicy.compliance._space import Side, Space
 
     space = Space(Side(engine._tables, engine.document), Side(engine._tables, engine.document))
     return [c for c in space if c.org.label == "below" and answer(engine, engine._tables, c).permits]

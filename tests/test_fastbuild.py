@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 import pytest
 
 from zxpolicy import Decision, Reason
-from zxpolicy._compile import StepSpec
-from zxpolicy._decision import new_decision, new_reason
-from zxpolicy._explain import StepGrants, approved_by
-from zxpolicy._request import ReadApproval
+from zxpolicy.compile._tables import StepSpec
+from zxpolicy.decide._decision import new_decision, new_reason
+from zxpolicy.decide._wording import StepGrants, approved_by
+from zxpolicy.decide._request import ReadApproval
 
 from .test_malformed import ENGINE
 

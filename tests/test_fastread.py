@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zxpolicy import Approval, Decision, Resource, Subject
-from zxpolicy._fastread import read_fast
-from zxpolicy._request import Request, read_request
+from zxpolicy.decide._fastread import read_fast
+from zxpolicy.decide._request import Request, read_request
 
 from .conftest import AT, CST, approval, consent, report
 from .test_malformed import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from zxpolicy._lint import LintWarning, lint_directory
+from zxpolicy.compliance._lint import LintWarning, lint_directory
 from zxpolicy.cli import main
 
 from .conftest import POLICIES

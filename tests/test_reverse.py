@@ -18,7 +18,7 @@ import pytest
 
 import zxpolicy
 from zxpolicy import Approval, Consent, Resource, Subject
-from zxpolicy._reverse import Able, Needs, needs_of, what_can, who_can
+from zxpolicy.compliance._reverse import Able, Needs, needs_of, what_can, who_can
 
 from .conftest import AT, POLICIES
 

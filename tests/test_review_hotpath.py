@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 import zxpolicy
 from zxpolicy import Approval, Consent, Resource, Subject
-from zxpolicy import _approvals
-from zxpolicy._approvals import fill_steps
-from zxpolicy._compile import Cite, Person, StepSpec
-from zxpolicy._fastread import read_fast
-from zxpolicy._request import ReadApproval, ReadResource, ReadSubject, Request, read_request
+from zxpolicy.decide import _approvals
+from zxpolicy.decide._approvals import fill_steps
+from zxpolicy.compile._tables import Cite, Person, StepSpec
+from zxpolicy.decide._fastread import read_fast
+from zxpolicy.decide._request import ReadApproval, ReadResource, ReadSubject, Request, read_request
 
 from .conftest import AT, assert_explains, report
 from .test_malformed import ENGINE, SETTINGS

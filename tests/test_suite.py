@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-from zxpolicy._coverage import ALLOW, DENY, measure, observe
-from zxpolicy._suite import Request, SuiteError, load_suites, suite_files
-from zxpolicy._suite_run import failure_lines, run_suites
+from zxpolicy.compliance._coverage import ALLOW, DENY, measure, observe
+from zxpolicy.compliance._suite import Request, SuiteError, load_suites, suite_files
+from zxpolicy.compliance._suite_run import failure_lines, run_suites
 from zxpolicy.cli import main
 
 from .conftest import POLICIES, REPO

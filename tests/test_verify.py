@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-import zxpolicy._engine
-from zxpolicy._approvals import Filling, fill_steps
-from zxpolicy._schema import INVARIANT_KINDS
+import zxpolicy.decide._engine
+from zxpolicy.decide._approvals import Filling, fill_steps
+from zxpolicy.policy._schema import INVARIANT_KINDS
 from zxpolicy.cli import main
 from zxpolicy.testing import VerifyReport, verify
 from zxpolicy.testing._report import render_text
@@ -205,7 +205,7 @@ def _json_round_trip(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_verify_catches_an_approver_filling_two_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zxpolicy._engine, "fill_steps", _each_step_alone)
+    monkeypatch.setattr(zxpolicy.decide._engine, "fill_steps", _each_step_alone)
     mutant = zxpolicy.load(POLICIES)
     report = verify(mutant, only=["INV-06"])
     (result,) = report.results

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zxpolicy._yamlfile import _assignments, read_yaml
+from zxpolicy.policy._yaml import _assignments, read_yaml
 
 from .conftest import POLICIES
 from .test_malformed import SETTINGS

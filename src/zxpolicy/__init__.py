@@ -9,11 +9,11 @@
 ``PolicyError`` (with every problem's file, line and column) for a policy that does not load.
 """
 
-from ._decision import Decision, Explanation, Reason, Stage
+from .decide._decision import Decision, Explanation, Reason, Stage
 from ._default import check, load
-from ._engine import Engine
+from .decide._engine import Engine
 from ._errors import PolicyError, PolicyProblem, ZxpolicyError
-from ._types import Approval, Consent, Resource, Subject
+from .decide._types import Approval, Consent, Resource, Subject
 
 __all__ = [
     "Approval",

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ._bundled import model_conf, resolve_policy_dir
-from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
-from ._engine import Engine
+from .decide._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
+from .decide._engine import Engine
 from .log._store import DecisionLog, open_log
 
 _default: Engine | None = None

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .._decision import Decision
-from .._engine import KEYWORDS
+from ..decide._decision import Decision
+from ..decide._engine import KEYWORDS
 from . import main
 from ._common import (
     EXIT_DENIED,

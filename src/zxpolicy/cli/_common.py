@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .._bundled import model_conf, resolve_policy_dir
-from .._engine import Engine
+from ..decide._engine import Engine
 from .._errors import PolicyError
 from ..log import DecisionLog, LogStore, open_log
 

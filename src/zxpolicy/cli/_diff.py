@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 
 from .._bundled import model_conf
-from .._diff import MAX_CLASSES, DiffError, diff_engines
-from .._diffreport import render_markdown, to_json
-from .._engine import Engine
+from ..compliance._diff import MAX_CLASSES, DiffError, diff_engines
+from ..compliance._diffreport import render_markdown, to_json
+from ..decide._engine import Engine
 from .._errors import PolicyError
-from .._revision import RevisionError, export_revision
+from ..compliance._revision import RevisionError, export_revision
 from . import main
 from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option
 

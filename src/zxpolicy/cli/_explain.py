@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from .._decision import Explanation, Stage
-from .._engine import KEYWORDS
-from .._schema import PolicyDocument, Step
+from ..decide._decision import Explanation, Stage
+from ..decide._engine import KEYWORDS
+from ..policy._schema import PolicyDocument, Step
 from . import main
 from ._common import EXIT_DENIED, POLICY_HELP, echo_json, json_option, lang_option, load_engine
 from ._request_input import read_request_input, request_options

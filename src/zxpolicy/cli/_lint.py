@@ -7,7 +7,7 @@ import sys
 import click
 
 from .._errors import PolicyError
-from .._lint import lint_directory
+from ..compliance._lint import lint_directory
 from . import main
 from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, policy_dir
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from .._loader import load_policy
+from ..policy._loader import load_policy
 from .._errors import PolicyError
 from ..log import LogStore, StoredRecord, daily_check, monthly_report, review_settings, verify
 from ..log._daily import FLAGS

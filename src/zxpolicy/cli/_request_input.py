@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._engine import REQUEST_FIELDS
+from ..decide._engine import REQUEST_FIELDS
 from .._hints import hint
 from ._common import file_or_json, read_json, read_json_text
 

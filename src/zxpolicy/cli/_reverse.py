@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from .._compile import CLASSIFICATION, StepSpec
-from .._engine import Engine
-from .._reverse import Able, Needs, WhatCan, WhoCan, what_can, who_can
+from ..compile._tables import CLASSIFICATION, StepSpec
+from ..decide._engine import Engine
+from ..compliance._reverse import Able, Needs, WhatCan, WhoCan, what_can, who_can
 from . import main
 from ._common import EXIT_DENIED, POLICY_HELP, echo_json, json_option, lang_option, load_engine
 

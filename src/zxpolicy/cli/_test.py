@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .._coverage import KINDS, OUTCOMES, Coverage, measure
-from .._suite import SuiteError, load_suites, suite_files
-from .._suite_run import CaseResult, failure_lines, junit_xml, run_suites
+from ..compliance._coverage import KINDS, OUTCOMES, Coverage, measure
+from ..compliance._suite import SuiteError, load_suites, suite_files
+from ..compliance._suite_run import CaseResult, failure_lines, junit_xml, run_suites
 from . import main
 from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, load_engine
 

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .._decision import Decision
-from .._request import Request
+from ..decide._decision import Decision
+from ..decide._request import Request
 
 GENESIS = "0" * 64  # the "previous hash" of the first record
 VERSION = 1  # of the record's fields; a reader refuses a version it does not know

@@ -16,8 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .._decision import Decision
-from .._schema import Invariant
+from ..decide._decision import Decision
+from ..policy._schema import Invariant
 from ._facts import Facts
 from .strategies import approval_sets
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from .._decision import Decision
-from .._engine import Engine
-from .._schema import Invariant
+from ..decide._decision import Decision
+from ..decide._engine import Engine
+from ..policy._schema import Invariant
 from ._invariants import KINDS, Violation
 from .strategies import facts, requests
 

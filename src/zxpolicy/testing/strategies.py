@@ -19,9 +19,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from .._compile import StepSpec
-from .._engine import Engine
-from .._schema import Match
+from ..compile._tables import StepSpec
+from ..decide._engine import Engine
+from ..policy._schema import Match
 from ._facts import Facts
 
 __all__ = ["AT", "approval_sets", "consents", "evidence", "purposes", "requests", "resources", "subjects"]

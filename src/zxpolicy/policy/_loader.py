@@ -17,10 +17,10 @@ import yaml
 from pydantic import ValidationError
 
 from ._crosscheck import crosscheck
-from ._errors import PolicyError, PolicyProblem
-from ._hints import hint
+from .._errors import PolicyError, PolicyProblem
+from .._hints import hint
 from ._schema import SECTIONS, PolicyDocument
-from ._yamlfile import YamlDocument, read_yaml
+from ._yaml import YamlDocument, read_yaml
 
 
 @dataclass(frozen=True)

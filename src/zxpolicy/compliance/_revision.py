@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from ._errors import ZxpolicyError
+from .._errors import ZxpolicyError
 
 
 class RevisionError(ZxpolicyError):

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from ._compile import CLASSIFICATION, StepSpec, Tables
-from ._decision import Decision
-from ._engine import Engine
-from ._errors import ZxpolicyError
+from ..compile._tables import CLASSIFICATION, StepSpec, Tables
+from ..decide._decision import Decision
+from ..decide._engine import Engine
+from .._errors import ZxpolicyError
 from ._space import RequestClass, Side, Space
-from ._types import Approval, Consent, Resource, Subject
+from ..decide._types import Approval, Consent, Resource, Subject
 
 __all__ = ["Answer", "Change", "Diff", "DiffError", "PersonChange", "SpaceTooLarge", "Step", "diff_engines"]
 

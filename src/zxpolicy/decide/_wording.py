@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ._approvals import Failure
-from ._compile import StepSpec, Tables
+from ..compile._tables import StepSpec, Tables
 from ._decision import Reason, new_reason
 from ._request import ReadApproval, Request
 

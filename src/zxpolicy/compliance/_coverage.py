@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._decision import ENGINE_RULE, Explanation
-from ._schema import PolicyDocument
+from ..decide._decision import ENGINE_RULE, Explanation
+from ..policy._schema import PolicyDocument
 from ._suite import Request
 
 ALLOW, DENY = "allow", "deny"

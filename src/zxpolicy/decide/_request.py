@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from ._compile import Person, Vocabulary
-from ._hints import hint
+from ..compile._tables import Person, Vocabulary
+from .._hints import hint
 from ._types import Approval, Consent, Resource, Subject
 
 # A request may name at most this many approvals: enough for any chain, and a bound on the work

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ._compile import Person, Vocabulary
+from ..compile._tables import Person, Vocabulary
 from ._request import MAX_APPROVALS, ReadApproval, ReadConsent, ReadResource, ReadSubject, Request, approval_order
 from ._types import Approval, Consent, Resource, Subject
 

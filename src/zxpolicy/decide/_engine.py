@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from ._approvals import fill_steps
-from ._compile import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
+from ..compile._tables import CLASSIFICATION, Cite, Requirement, Tables, compile_policy
 from ._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Explanation, Reason, Stage, new_decision
-from ._explain import StepGrants, consent_detail, failure_reason
+from ._wording import StepGrants, consent_detail, failure_reason
 from ._fastread import read_fast
-from ._hints import hint
-from ._loader import LoadedPolicy, load_policy
+from .._hints import hint
+from ..policy._loader import LoadedPolicy, load_policy
 from ._request import BadField, Request, read_request
-from ._schema import PolicyDocument
-from .log._record import record_of
-from .log._store import DecisionLog
+from ..policy._schema import PolicyDocument
+from ..log._record import record_of
+from ..log._store import DecisionLog
 
 __all__ = ["Engine"]
 
@@ -88,7 +88,7 @@ class Engine:
         """
         with self._enforcer_lock:
             if self._enforcer is None:
-                from ._casbin import build_enforcer
+                from ..compile._casbin import build_enforcer
 
                 self._enforcer = build_enforcer(self._policy.document, self._model_conf)
             return self._enforcer

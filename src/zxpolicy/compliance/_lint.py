@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._loader import LoadedPolicy, load_policy
-from ._schema import PolicyDocument, Step, grant_rows
+from ..policy._loader import LoadedPolicy, load_policy
+from ..policy._schema import PolicyDocument, Step, grant_rows
 
 __all__ = ["CODES", "LintWarning", "lint", "lint_directory"]
 

@@ -19,13 +19,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ._decision import ENGINE_RULE
-from ._errors import PolicyProblem, ZxpolicyError
-from ._hints import hint
-from ._loader import _at, _dotted, _from_pydantic, _missing_beside, _yaml_problem
-from ._schema import PolicyDocument
+from ..decide._decision import ENGINE_RULE
+from .._errors import PolicyProblem, ZxpolicyError
+from .._hints import hint
+from ..policy._loader import _at, _dotted, _from_pydantic, _missing_beside, _yaml_problem
+from ..policy._schema import PolicyDocument
 from ._suite_format import ApprovalIn, Expect, Fixtures, SubjectIn, SuiteFile
-from ._yamlfile import YamlDocument, read_yaml
+from ..policy._yaml import YamlDocument, read_yaml
 
 FIXTURES_FILE = "fixtures.yaml"
 

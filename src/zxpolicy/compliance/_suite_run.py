@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from ._decision import Decision, Explanation, Reason
-from ._engine import Engine
+from ..decide._decision import Decision, Explanation, Reason
+from ..decide._engine import Engine
 from ._suite import Suite, SuiteCase
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._compile import CLASSIFICATION, Key, Person, Requirement, StepSpec, Tables
-from ._engine import Engine
-from ._hints import hint
+from ..compile._tables import CLASSIFICATION, Key, Person, Requirement, StepSpec, Tables
+from ..decide._engine import Engine
+from .._hints import hint
 
 __all__ = ["Able", "Blocked", "Needs", "Permission", "RoleAnswer", "WhatCan", "WhoCan", "what_can", "who_can"]
 
