@@ -5,7 +5,7 @@ The grant side comes from Casbin's management API over the same rows the engine 
 (``get_filtered_policy``, ``get_users_for_role``, ``get_implicit_permissions_for_user``). What a
 grant does not say — the purpose's kinds, separation of duties, org scope, consent, evidence,
 chains, classification steps and their exemption — comes from the engine's compiled tables, so
-that an answer agrees with ``check`` (tests/test_reverse.py asks ``check`` every answer).
+that an answer agrees with ``check`` (tests/compliance/test_who_can_what_can.py asks ``check`` every answer).
 """
 
 from __future__ import annotations

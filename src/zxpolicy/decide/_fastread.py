@@ -7,7 +7,7 @@ strings for evidence — and checks exactly what ``_request.read_request`` check
 else (another type, a subclass, a value ``read_request`` would reject, an exception) it returns
 None and the caller reads the request again with ``read_request``, which names every bad field.
 So the two readers agree by construction: this one either returns the ``Request`` the full
-reader would return, or declines. ``tests/test_fastread.py`` checks that on valid and invalid
+reader would return, or declines. ``tests/decide/test_readers_agree.py`` checks that on valid and invalid
 requests alike.
 """
 

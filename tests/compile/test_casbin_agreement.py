@@ -31,7 +31,7 @@ import zxpolicy
 from zxpolicy import Resource, Subject
 from zxpolicy.compile._casbin import build_enforcer
 
-from .conftest import AT, consent, report
+from ..conftest import AT, consent, report
 
 Key5 = tuple[str, str, str, str, str]
 

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 import zxpolicy
 from zxpolicy.testing import requests
 
-from .conftest import POLICIES
+from ..conftest import POLICIES
 
 ENGINE = zxpolicy.load(POLICIES)
 GRANT_CODES = {"no_rule_permits", "role_not_permitted"}

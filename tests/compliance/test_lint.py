@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from zxpolicy.compliance._lint import LintWarning, lint_directory
 from zxpolicy.cli import main
 
-from .conftest import POLICIES
+from ..conftest import POLICIES
 
 CONFLICT = "  - {id: u-conflict-hq,   roles: [user_admin, query_operator], org: hq, zh: 角色冲突示例（应修正）}\n"
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from zxpolicy.policy._yaml import _assignments, read_yaml
 
-from .conftest import POLICIES
-from .test_malformed import SETTINGS
+from ..conftest import POLICIES
+from ..decide.test_malformed_requests import SETTINGS
 
 # Ids of the plain form, and values YAML reads as something else or that need quotes.
 plain_ids = st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)

@@ -15,7 +15,7 @@ from zxpolicy.decide._decision import new_decision, new_reason
 from zxpolicy.decide._wording import StepGrants, approved_by
 from zxpolicy.decide._request import ReadApproval
 
-from .test_malformed import ENGINE
+from .test_malformed_requests import ENGINE
 
 AT = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
 

@@ -19,8 +19,8 @@ from zxpolicy import Approval, Decision, Resource, Subject
 from zxpolicy.decide._fastread import read_fast
 from zxpolicy.decide._request import Request, read_request
 
-from .conftest import AT, CST, approval, consent, report
-from .test_malformed import (
+from ..conftest import AT, CST, approval, consent, report
+from .test_malformed_requests import (
     ACTIONS,
     ENGINE,
     PURPOSES,

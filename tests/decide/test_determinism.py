@@ -15,7 +15,7 @@ import pytest
 
 from zxpolicy import Approval, Consent, Subject
 
-from .conftest import AT, REPO, archive, report
+from ..conftest import AT, REPO, archive, report
 
 DAY = timedelta(days=1)
 

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import zxpolicy
 from zxpolicy import Approval, Consent, Decision, Resource, Subject
 
-from .conftest import AT, CST, POLICIES, approval, consent, report, subject
+from ..conftest import AT, CST, POLICIES, approval, consent, report, subject
 
 ENGINE = zxpolicy.load(POLICIES)  # module level: hypothesis runs many examples on one engine
 DOC = ENGINE.document

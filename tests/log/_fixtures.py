@@ -21,7 +21,7 @@ from zxpolicy.log import LogRecord, LogStore
 from zxpolicy.log._postgres import PostgresLog
 from zxpolicy.log._sqlite import SqliteLog
 
-from .conftest import AT, POLICIES, consent, report
+from ..conftest import AT, POLICIES, consent, report
 
 _labels = itertools.count()
 

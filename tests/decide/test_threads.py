@@ -20,7 +20,7 @@ import zxpolicy
 from zxpolicy import _default as default_engine
 from zxpolicy import Approval, Decision, Resource, Subject
 
-from .conftest import AT, POLICIES, approval, archive, consent, report, subject
+from ..conftest import AT, POLICIES, approval, archive, consent, report, subject
 
 THREADS = 8
 CALLS = 500

@@ -20,7 +20,7 @@ import zxpolicy
 from zxpolicy import Approval, Consent, Resource, Subject
 from zxpolicy.compliance._reverse import Able, Needs, needs_of, what_can, who_can
 
-from .conftest import AT, POLICIES
+from ..conftest import AT, POLICIES
 
 ENGINE = zxpolicy.load(POLICIES)  # not the explaining fixture: this asks check tens of thousands of times
 DOC = ENGINE.document

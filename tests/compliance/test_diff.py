@@ -20,7 +20,7 @@ from zxpolicy.policy._schema import grant_rows
 from zxpolicy.compliance._space import GIVEN
 from zxpolicy.cli import main
 
-from .conftest import POLICIES
+from ..conftest import POLICIES
 
 LEVELS = ("ordinary", "confidential", "top_secret")
 ORGS = ("same", "below")  # the default org tree's two in-scope relations

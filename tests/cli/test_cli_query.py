@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 import zxpolicy
 from zxpolicy.cli import main
 
-from .conftest import POLICIES, REPO
+from ..conftest import POLICIES, REPO
 
 EXAMPLES = REPO / "examples"
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -26,8 +26,8 @@ from zxpolicy.compile._tables import Cite, Person, StepSpec
 from zxpolicy.decide._fastread import read_fast
 from zxpolicy.decide._request import ReadApproval, ReadResource, ReadSubject, Request, read_request
 
-from .conftest import AT, assert_explains, report
-from .test_malformed import ENGINE, SETTINGS
+from ..conftest import AT, assert_explains, report
+from .test_malformed_requests import ENGINE, SETTINGS
 
 VOCAB = ENGINE._tables.vocabulary
 UTC = timezone.utc

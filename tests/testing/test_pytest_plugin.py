@@ -21,7 +21,7 @@ import yaml
 
 import zxpolicy
 
-from .conftest import POLICIES, REPO
+from ..conftest import POLICIES, REPO
 
 
 def _repo(root: Path, ini: str | None = None) -> Path:

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from zxpolicy.cli import main
 
-from .conftest import POLICIES, REPO
+from ..conftest import POLICIES, REPO
 
 EXAMPLES = REPO / "examples"
 AT = "2026-11-27T10:00:00+08:00"

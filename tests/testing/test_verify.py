@@ -26,7 +26,7 @@ from zxpolicy.cli import main
 from zxpolicy.testing import VerifyReport, verify
 from zxpolicy.testing._report import render_text
 
-from .conftest import POLICIES
+from ..conftest import POLICIES
 
 # Examples per invariant for the shipped policy: 18 invariants x 200 requests take a few seconds.
 MAX_EXAMPLES = 200

@@ -16,7 +16,7 @@ from zxpolicy.compliance._suite import Request, SuiteError, load_suites, suite_f
 from zxpolicy.compliance._suite_run import failure_lines, run_suites
 from zxpolicy.cli import main
 
-from .conftest import POLICIES, REPO
+from ..conftest import POLICIES, REPO
 
 AT = "2026-11-27T10:00:00+08:00"
 ENV = "ZXPOLICY_POLICY_DIR"

@@ -13,7 +13,7 @@ import pytest
 
 from zxpolicy import Approval, Resource, Subject
 
-from .conftest import AT, approval, archive, consent, report, subject
+from ..conftest import AT, approval, archive, consent, report, subject
 
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)

@@ -17,8 +17,8 @@ from zxpolicy import Consent
 from zxpolicy.cli import main
 from zxpolicy.log import DecisionLog, LogRecord, open_log, verify
 
-from ._logfixtures import Backend, ListLog, backend  # noqa: F401  (a fixture)
-from .conftest import AT, POLICIES, REPO, consent, report
+from ._fixtures import Backend, ListLog, backend  # noqa: F401  (a fixture)
+from ..conftest import AT, POLICIES, REPO, consent, report
 
 ARCHIVE_VIEW = json.loads((REPO / "examples" / "archive-view.json").read_text(encoding="utf-8"))
 

@@ -15,7 +15,7 @@ from zxpolicy.cli import main
 from zxpolicy.log import GENESIS, LogRecord, StoredRecord, open_log, verify
 from zxpolicy.log._record import chain_hash
 
-from ._logfixtures import Backend, backend, many_records  # noqa: F401  (a fixture)
+from ._fixtures import Backend, backend, many_records  # noqa: F401  (a fixture)
 
 N = 10_000
 _masters: dict[str, str] = {}
