@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from zxpolicy._bundled import default_policy_dir
+from zxpolicy.policy import default_policy_dir
 
 # The roles the filler users hold, in proportion: mostly people who query.
 FILLER_ROLES = (

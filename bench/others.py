@@ -15,8 +15,8 @@ from typing import Any
 import casbin
 from casbin.rbac.default_role_manager import RoleManager
 
-from zxpolicy.compile._casbin import PolicyAdapter
-from zxpolicy.policy._schema import PolicyDocument
+from zxpolicy.compile import PolicyAdapter
+from zxpolicy.policy import PolicyDocument
 
 from .institution import Institution
 from .requests import BenchRequest

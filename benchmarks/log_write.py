@@ -18,7 +18,7 @@ from pathlib import Path
 
 import zxpolicy
 from zxpolicy import Consent, Resource
-from zxpolicy.log import LogStore, open_log, verify
+from zxpolicy.log import LogStore, open_log, verify_chain
 from zxpolicy.log._postgres import PostgresLog
 from zxpolicy.log._sqlite import SqliteLog
 
@@ -40,7 +40,7 @@ def run(store: LogStore, n: int, what: str) -> None:
         nolog.check("u-query-east1", Resource(f"r-{i}", "credit_report", "ordinary", "east-1", "c-1"), "loan_review", consent=consent, at=AT)
     base = (time.perf_counter() - t) / n
     t = time.perf_counter()
-    v = verify(store)
+    v = verify_chain(store)
     took = time.perf_counter() - t
     times.sort()
     print(f"{what}: check with log median {statistics.median(times) * 1e3:.3f} ms, p99 {times[int(n * 0.99)] * 1e3:.3f} ms; "

@@ -9,11 +9,19 @@
 ``PolicyError`` (with every problem's file, line and column) for a policy that does not load.
 """
 
-from .decide._decision import Decision, Explanation, Reason, Stage
 from ._default import check, load
-from .decide._engine import Engine
+from ._diagnostic import Reason
 from ._errors import PolicyError, PolicyProblem, ZxpolicyError
-from .decide._types import Approval, Consent, Resource, Subject
+from .decide import (
+    Approval,
+    Consent,
+    Decision,
+    Engine,
+    Explanation,
+    Resource,
+    Stage,
+    Subject,
+)
 
 __all__ = [
     "Approval",

@@ -6,10 +6,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ._bundled import model_conf, resolve_policy_dir
-from .decide._decision import ENGINE_CLAUSE, ENGINE_RULE, Decision, Reason
-from .decide._engine import Engine
-from .log._store import DecisionLog, open_log
+from ._bundled import resolve_policy_dir
+from ._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason
+from .decide import Decision, DecisionLog, Engine
+from .log import open_log
+from .policy import load_policy
 
 _default: Engine | None = None
 _default_lock = threading.Lock()
@@ -24,7 +25,7 @@ def load(policy_dir: str | Path | None = None, *, log: DecisionLog | str | Path 
     directory, _ = resolve_policy_dir(policy_dir)
     if isinstance(log, (str, Path)):
         log = open_log(log)
-    return Engine.from_directory(directory, model_conf(), log)
+    return Engine(load_policy(directory), log)
 
 
 def check(subject: Any, resource: Any, purpose: Any, **kwargs: Any) -> Decision:

@@ -1,19 +1,33 @@
-"""Errors raised by zxpolicy.
+"""Every error zxpolicy raises, in one tree.
 
-Only loading a policy raises; a decision never does (``Engine.check`` returns a deny instead)::
+A decision never raises (``Engine.check`` returns a deny instead); loading, comparing and testing
+policies do::
 
-    ZxpolicyError
-    └── PolicyError          a policy directory that does not load; ``.problems`` lists each one
-                             with its file, line, column and field
+    ZxpolicyError                 the base of every error zxpolicy raises
+    ├── PolicyError               a policy directory that does not load; ``.problems`` lists each
+    │                             ``PolicyProblem`` with its code, file, line, column and path
+    ├── SuiteError                test-suite files that do not load; ``.problems`` likewise
+    ├── DiffError                 two policies that cannot be compared exactly
+    │   └── SpaceTooLarge         more request classes than the limit (``.size``, ``.limit``)
+    └── RevisionError             a ``REV:PATH`` that git cannot give
 
-Messages are lowercase; values from the user's files stand in backticks.
+``PolicyProblem`` has the diagnostic shape of ``zxpolicy._diagnostic``. Messages are lowercase;
+values from the user's files stand in backticks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PolicyError", "PolicyProblem", "ZxpolicyError"]
+__all__ = [
+    "DiffError",
+    "PolicyError",
+    "PolicyProblem",
+    "RevisionError",
+    "SpaceTooLarge",
+    "SuiteError",
+    "ZxpolicyError",
+]
 
 
 class ZxpolicyError(Exception):
@@ -35,11 +49,44 @@ class PolicyProblem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class PolicyError(ZxpolicyError):
-    """A policy that does not load. Nothing of it is used: a policy loads whole or not at all."""
+class _ProblemsError(ZxpolicyError):
+    """An error that lists problems, each with its place."""
+
+    what = ""
 
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
-        head = f"policy does not load: {count} problem{'s' if count != 1 else ''}"
+        head = f"{self.what} does not load: {count} problem{'s' if count != 1 else ''}"
         super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class PolicyError(_ProblemsError):
+    """A policy that does not load. Nothing of it is used: a policy loads whole or not at all."""
+
+    what = "policy"
+
+
+class SuiteError(_ProblemsError):
+    """Suite files that do not load; ``.problems`` gives each one's file, line, column and path."""
+
+    what = "test suite"
+
+
+class DiffError(ZxpolicyError):
+    """The two policies cannot be compared exactly."""
+
+
+class SpaceTooLarge(DiffError):
+    """The decision space has more request classes than the limit: too large to enumerate."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        super().__init__(
+            f"the decision space has at least {size:,} request classes, more than the limit of {limit:,}: "
+            "too large to enumerate exactly (raise --max-classes to try anyway)"
+        )
+
+
+class RevisionError(ZxpolicyError):
+    """A ``REV:PATH`` that git cannot give."""

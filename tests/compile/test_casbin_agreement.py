@@ -29,7 +29,8 @@ from casbin.rbac.default_role_manager import RoleManager
 
 import zxpolicy
 from zxpolicy import Resource, Subject
-from zxpolicy.compile._casbin import build_enforcer
+from zxpolicy._bundled import model_conf
+from zxpolicy.compile import build_enforcer
 
 from ..conftest import AT, consent, report
 
@@ -63,7 +64,7 @@ def _enforcers_by_action(engine: zxpolicy.Engine) -> dict[str, Any]:
     actions = [a.id for a in engine.document.actions]
     out: dict[str, Any] = {}
     for action in actions:
-        e = build_enforcer(engine.document, engine._model_conf)
+        e = build_enforcer(engine.document, model_conf())
         assert e.get_policy() == rows  # the same store as engine.casbin before the partition
         for other in actions:
             if other != action:

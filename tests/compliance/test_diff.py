@@ -14,11 +14,18 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-from zxpolicy.compliance._diff import NARROWED, WIDENED, Diff, SpaceTooLarge, diff_engines
-from zxpolicy.compliance._revision import RevisionError, export_revision
-from zxpolicy.policy._schema import grant_rows
-from zxpolicy.compliance._space import GIVEN
 from zxpolicy.cli import main
+from zxpolicy.compliance import (
+    NARROWED,
+    WIDENED,
+    Diff,
+    RevisionError,
+    SpaceTooLarge,
+    diff_policies,
+    export_revision,
+)
+from zxpolicy.compliance._space import GIVEN
+from zxpolicy.policy import grant_rows
 
 from ..conftest import POLICIES
 
@@ -51,7 +58,7 @@ def edit(policy: Path, file: str, old: str, new: str) -> None:
 
 
 def diff_to(default: zxpolicy.Engine, policy: Path) -> Diff:
-    return diff_engines(default, zxpolicy.load(policy))
+    return diff_policies(default, zxpolicy.load(policy))
 
 
 def rows(d: Diff) -> dict[Row, str]:
@@ -212,7 +219,7 @@ def test_password_age_is_a_setting(default: zxpolicy.Engine, new: Path) -> None:
 
 def test_a_space_too_large_is_refused_not_sampled(default: zxpolicy.Engine) -> None:
     with pytest.raises(SpaceTooLarge, match="too large to enumerate exactly") as info:
-        diff_engines(default, default, max_classes=100)
+        diff_policies(default, default, max_classes=100)
     assert info.value.size > 100
 
 
@@ -345,12 +352,12 @@ def test_every_concrete_difference_is_listed_under_a_class_of_its_roles(default:
 
     _wide_change(new)
     other = zxpolicy.load(new)
-    d = diff_engines(default, other)
+    d = diff_policies(default, other)
     listed = {
         (c.request.key, c.request.roles, c.request.org.label, c.request.consent, c.request.evidence, c.old, c.new)
         for c in d.changes
     }
-    space = Space(Side(default._tables, default.document), Side(other._tables, other.document))
+    space = Space(Side(default.tables, default.document), Side(other.tables, other.document))
     roles = space.roles
     tree = {o.id: o.parent for o in default.document.orgs}
 
@@ -365,7 +372,7 @@ def test_every_concrete_difference_is_listed_under_a_class_of_its_roles(default:
     # The roles granted nothing at a key, exempt from nothing and in no separation rule.
     inert = {
         key: set(roles) - {"user_admin"} - {
-            r for e in (default, other) for r in (*e._tables.roles_for.get(key, ()), *e._tables.requirements[key].exemptions)
+            r for e in (default, other) for r in (*e.tables.roles_for.get(key, ()), *e.tables.requirements[key].exemptions)
         }
         for key in KEYS
     }
@@ -377,7 +384,7 @@ def test_every_concrete_difference_is_listed_under_a_class_of_its_roles(default:
             pairs = [(s, r) for s in tree for r in tree] if len(rs) == 1 else [("east", "east"), ("east", "east-1")]
             for (s, r), c, e, t in [(p, c, e, t) for p in pairs for c in consent for e in evidence for t in retention]:
                 cls = RequestClass(rs, *key, OrgCase("?", s, r), c, e, t)
-                a, b = answer(default, default._tables, cls), answer(other, other._tables, cls)
+                a, b = answer(default, default.tables, cls), answer(other, other.tables, cls)
                 checked += 1
                 if a == b or not (a.permits or b.permits):
                     continue
@@ -430,14 +437,14 @@ def test_evidence_values_named_nowhere_are_read_alike(default: zxpolicy.Engine) 
     ]:
         roles = ("user_admin",) if key[1] == "user_account" else ("dispute_handler",)
         consent = "valid" if key[0] == "query" else "-"
-        expected = answer(default, default._tables, RequestClass(roles, *key, same, consent, ((name, stand_in),), "-"))
+        expected = answer(default, default.tables, RequestClass(roles, *key, same, consent, ((name, stand_in),), "-"))
         for v in values:
-            got = answer(default, default._tables, RequestClass(roles, *key, same, consent, ((name, v),), "-"))
+            got = answer(default, default.tables, RequestClass(roles, *key, same, consent, ((name, v),), "-"))
             assert got == expected
     # and a named value is not read like the stand-in: the special case adds a step
     special = RequestClass(("user_admin",), "reset_password", "user_account", "account_management", "ordinary", same, "-",
                            (("reset_reason", "special_case"),), "-")
-    assert answer(default, default._tables, special).steps != ()
+    assert answer(default, default.tables, special).steps != ()
 
 
 def test_an_org_moved_changes_the_pairs_the_trees_relate_differently(default: zxpolicy.Engine, new: Path) -> None:
@@ -457,8 +464,8 @@ def _permitted_below(engine: zxpolicy.Engine) -> list[Any]:
     from zxpolicy.compliance._diff import answer
     from zxpolicy.compliance._space import Side, Space
 
-    space = Space(Side(engine._tables, engine.document), Side(engine._tables, engine.document))
-    return [c for c in space if c.org.label == "below" and answer(engine, engine._tables, c).permits]
+    space = Space(Side(engine.tables, engine.document), Side(engine.tables, engine.document))
+    return [c for c in space if c.org.label == "below" and answer(engine, engine.tables, c).permits]
 
 
 def test_markdown_merges_classes_with_the_same_change(policy_copy: Path, new: Path) -> None:

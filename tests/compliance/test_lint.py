@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from zxpolicy.compliance._lint import LintWarning, lint_directory
 from zxpolicy.cli import main
+from zxpolicy.compliance import LintWarning, lint_directory
 
 from ..conftest import POLICIES
 

@@ -11,10 +11,19 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-from zxpolicy.compliance._coverage import ALLOW, DENY, measure, observe
-from zxpolicy.compliance._suite import Request, SuiteError, load_suites, suite_files
-from zxpolicy.compliance._suite_run import failure_lines, run_suites
 from zxpolicy.cli import main
+from zxpolicy.compliance import (
+    ALLOW,
+    DENY,
+    SuiteError,
+    SuiteRequest,
+    failure_lines,
+    load_suites,
+    measure,
+    run_suites,
+    suite_files,
+)
+from zxpolicy.compliance._coverage import observe
 
 from ..conftest import POLICIES, REPO
 
@@ -46,7 +55,7 @@ def suite_dir(tmp_path: Path, text: str, fixtures: str | None = None) -> Path:
     return folder
 
 
-def load(engine: zxpolicy.Engine, folder: Path) -> list[Request]:
+def load(engine: zxpolicy.Engine, folder: Path) -> list[SuiteRequest]:
     return [c.request for s in load_suites(suite_files(folder), engine.document) for c in s.cases]
 
 
@@ -301,7 +310,7 @@ def test_a_bad_suite_file_is_reported_with_its_line(tmp_path: Path, text: str, s
 
 def pairs(engine: zxpolicy.Engine, subject: object, resource: dict[str, object], purpose: str, **kw: object) -> set[tuple[str, str]]:
     kw.setdefault("at", AT)
-    request = Request(subject, resource, purpose, str(kw.get("action", "query")), kw.get("consent"),  # type: ignore[arg-type]
+    request = SuiteRequest(subject, resource, purpose, str(kw.get("action", "query")), kw.get("consent"),  # type: ignore[arg-type]
                       tuple(kw.get("approvals", ())), kw.get("evidence"), str(kw["at"]))  # type: ignore[arg-type]
     return observe(engine.document, request, engine.explain(subject, resource, purpose, **request.arguments()))
 

@@ -18,7 +18,8 @@ import pytest
 
 import zxpolicy
 from zxpolicy import Approval, Consent, Resource, Subject
-from zxpolicy.compliance._reverse import Able, Needs, needs_of, what_can, who_can
+from zxpolicy.compliance import Able, Needs, what_can, who_can
+from zxpolicy.compliance._reverse import needs_of
 
 from ..conftest import AT, POLICIES
 

@@ -20,16 +20,23 @@ from hypothesis import strategies as st
 
 import zxpolicy
 from zxpolicy import Approval, Consent, Resource, Subject
+from zxpolicy.compile import Cite, Person, StepSpec
 from zxpolicy.decide import _approvals
 from zxpolicy.decide._approvals import fill_steps
-from zxpolicy.compile._tables import Cite, Person, StepSpec
 from zxpolicy.decide._fastread import read_fast
-from zxpolicy.decide._request import ReadApproval, ReadResource, ReadSubject, Request, read_request
+from zxpolicy.decide._request import (
+    ReadApproval,
+    ReadResource,
+    ReadSubject,
+    Request,
+    read_request,
+)
 
 from ..conftest import AT, assert_explains, report
 from .test_malformed_requests import ENGINE, SETTINGS
+from .test_readers_agree import _decided
 
-VOCAB = ENGINE._tables.vocabulary
+VOCAB = ENGINE.tables.vocabulary
 UTC = timezone.utc
 
 
@@ -113,7 +120,7 @@ def test_the_grant_cited_is_the_first_granted_role_in_role_order(policy_copy: Pa
         encoding="utf-8",
     )
     engine = zxpolicy.load(policy_copy)
-    t = engine._tables
+    t = engine.tables
     assert t.role_order.index("general_manager") < t.role_order.index("query_operator")
     key = ("query", "credit_report", "loan_review", "ordinary")
 
@@ -131,7 +138,7 @@ def test_the_grant_cited_is_the_first_granted_role_in_role_order(policy_copy: Pa
 
 
 def test_roles_for_is_in_role_order_for_the_bundled_policy() -> None:
-    t = ENGINE._tables
+    t = ENGINE.tables
     for key, roles in t.roles_for.items():
         assert list(roles) == sorted(roles, key=t.role_order.index), key
 
@@ -182,8 +189,8 @@ def test_fixed_offsets_and_zones_mixed_read_and_decide_as_the_full_reader() -> N
             fast = read_fast(VOCAB, *request)
             full = read_request(VOCAB, *request)
             assert isinstance(full, Request) and fast == full
-            assert ENGINE._decide(fast, None) == ENGINE._decide(full, None)
-            assert ENGINE.check(*request[:3], action=action, consent=consent, approvals=approvals, at=at) == ENGINE._decide(full, None)
+            assert _decided(fast) == _decided(full)
+            assert ENGINE.check(*request[:3], action=action, consent=consent, approvals=approvals, at=at) == _decided(full)
 
     run()
 

@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 import pytest
 
 from zxpolicy import Decision, Reason
-from zxpolicy.compile._tables import StepSpec
-from zxpolicy.decide._decision import new_decision, new_reason
-from zxpolicy.decide._wording import StepGrants, approved_by
+from zxpolicy._diagnostic import new_reason
+from zxpolicy.compile import StepSpec
+from zxpolicy.decide._decision import new_decision
 from zxpolicy.decide._request import ReadApproval
+from zxpolicy.decide._wording import StepGrants, approved_by
 
 from .test_malformed_requests import ENGINE
 

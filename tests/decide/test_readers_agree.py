@@ -16,8 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from zxpolicy import Approval, Decision, Resource, Subject
+from zxpolicy.decide._decide import decide, failed, unreadable
 from zxpolicy.decide._fastread import read_fast
 from zxpolicy.decide._request import Request, read_request
+from zxpolicy.decide._wording import StepGrants
 
 from ..conftest import AT, CST, approval, consent, report
 from .test_malformed_requests import (
@@ -34,7 +36,7 @@ from .test_malformed_requests import (
     valid_subject,
 )
 
-VOCAB = ENGINE._tables.vocabulary
+VOCAB = ENGINE.tables.vocabulary
 ORDER = ("subject", "resource", "purpose", "action", "consent", "approvals", "evidence", "at")
 
 
@@ -49,10 +51,14 @@ def _expected(a: dict[str, Any]) -> Decision:
     """The decision of the full reader followed by the engine."""
     read = _full(a)
     if isinstance(read, Exception):
-        return ENGINE._failed(read)
+        return failed(ENGINE.tables, ENGINE.policy_version, read)
     if isinstance(read, list):
-        return ENGINE._unreadable(read)
-    return ENGINE._decide(read, None)
+        return unreadable(ENGINE.tables, ENGINE.policy_version, read)
+    return _decided(read)
+
+
+def _decided(read: Request) -> Decision:
+    return decide(ENGINE.tables, StepGrants(ENGINE.tables), ENGINE.policy_version, read, None)
 
 
 def _check(a: dict[str, Any]) -> Decision:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import zxpolicy
-from zxpolicy import _default as default_engine
 from zxpolicy import Approval, Decision, Resource, Subject
+from zxpolicy import _default as default_engine
 
 from ..conftest import AT, POLICIES, approval, archive, consent, report, subject
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from zxpolicy.cli import main
-from zxpolicy.log import GENESIS, LogRecord, StoredRecord, open_log, verify
+from zxpolicy.log import GENESIS, LogRecord, StoredRecord, open_log, verify_chain
 from zxpolicy.log._record import chain_hash
 
 from ._fixtures import Backend, backend, many_records  # noqa: F401  (a fixture)
@@ -45,7 +45,7 @@ def _finding(b: Backend, label: str):  # type: ignore[no-untyped-def]
     """verify's verdict; on SQLite, `zxpolicy log verify` must name the same record."""
     store = b.open(label)
     try:
-        v = verify(store)
+        v = verify_chain(store)
     finally:
         store.close()
     if b.name == "sqlite":
@@ -73,7 +73,7 @@ def test_an_intact_log_verifies(log: tuple[Backend, str]) -> None:
             yield row
 
     store = b.open(label)
-    v = verify(store, progress=progress)
+    v = verify_chain(store, progress=progress)
     store.close()
     assert seen == [N, *range(1, N + 1)]
     assert v.ok and v.records == N and v.head_seq == N
@@ -183,8 +183,8 @@ def test_an_anchor_catches_a_rewritten_chain(log: tuple[Backend, str]) -> None:
     b.sql(label, "UPDATE {h} SET hash = ?", (prev,))
     store = b.open(label)
     try:
-        assert verify(store).ok
-        f = verify(store, anchor=anchor).finding
+        assert verify_chain(store).ok
+        f = verify_chain(store, anchor=anchor).finding
     finally:
         store.close()
     assert f is not None and (f.seq, f.kind) == (9000, "anchor")

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 import zxpolicy
 from zxpolicy import Consent
 from zxpolicy.cli import main
-from zxpolicy.log import DecisionLog, LogRecord, open_log, verify
+from zxpolicy.log import DecisionLog, LogRecord, open_log, verify_chain
 
-from ._fixtures import Backend, ListLog, backend  # noqa: F401  (a fixture)
 from ..conftest import AT, POLICIES, REPO, consent, report
+from ._fixtures import Backend, ListLog, backend  # noqa: F401  (a fixture)
 
 ARCHIVE_VIEW = json.loads((REPO / "examples" / "archive-view.json").read_text(encoding="utf-8"))
 
@@ -110,7 +110,7 @@ def test_a_log_that_cannot_be_written_turns_an_allow_into_a_deny(backend: Backen
         assert not d.allowed and d.codes == ("log_unavailable",) and d.reasons[0].rule == "Q-11"
     after = engine.check("u-query-east1", report(), "loan_review", consent=consent(), at=AT)
     assert after.allowed  # the log is back: so is access
-    v = verify(store)
+    v = verify_chain(store)
     store.close()
     assert v.ok and v.records == 2  # the denied decision left no record: it could not be written
 
@@ -135,7 +135,7 @@ def test_the_chain_stays_linear_under_concurrent_writers(backend: Backend) -> No
     for t in pool:
         t.join()
     assert results == [True] * (threads * each)
-    v = verify(stores[0])
+    v = verify_chain(stores[0])
     rows = list(stores[0].rows())
     for s in stores:
         s.close()

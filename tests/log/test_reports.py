@@ -19,8 +19,8 @@ from zxpolicy.cli import _log as cli_log
 from zxpolicy.cli import main
 from zxpolicy.log import LogStore, daily_check, monthly_report, review_settings
 
-from ._fixtures import Backend, backend  # noqa: F401  (a fixture)
 from ..conftest import CST, POLICIES, consent, report, subject
+from ._fixtures import Backend, backend  # noqa: F401  (a fixture)
 
 DAY = date(2026, 11, 27)  # a Friday
 SETTINGS = review_settings(zxpolicy.load(POLICIES).document)

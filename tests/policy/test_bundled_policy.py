@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zxpolicy
-from zxpolicy.decide._decision import ENGINE_CODES
+from zxpolicy._diagnostic import ENGINE_CODES
 
 # The rule ids and reason codes of the contract (RULES.md).
 RULE_IDS = [f"Q-{i:02}" for i in range(1, 12)] + [f"A-{i:02}" for i in range(1, 9)] + ["C-01", "C-02", "C-03"]

@@ -19,12 +19,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 import zxpolicy
-import zxpolicy.decide._engine
-from zxpolicy.decide._approvals import Filling, fill_steps
-from zxpolicy.policy._schema import INVARIANT_KINDS
+import zxpolicy.decide._decide
 from zxpolicy.cli import main
+from zxpolicy.decide._approvals import Filling, fill_steps
+from zxpolicy.policy import INVARIANT_KINDS
 from zxpolicy.testing import VerifyReport, verify
-from zxpolicy.testing._report import render_text
 
 from ..conftest import POLICIES
 
@@ -53,7 +52,7 @@ def shipped() -> VerifyReport:
 
 
 def test_the_shipped_policy_holds_every_invariant(shipped: VerifyReport) -> None:
-    assert shipped.passed, render_text(shipped, "en")
+    assert shipped.passed, shipped.render_text("en")
     assert [r.invariant.id for r in shipped.results] == [f"INV-{i:02}" for i in range(1, 19)]
     assert {r.invariant.kind for r in shipped.results} == set(INVARIANT_KINDS)  # every kind is in use
 
@@ -205,7 +204,7 @@ def _json_round_trip(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_verify_catches_an_approver_filling_two_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zxpolicy.decide._engine, "fill_steps", _each_step_alone)
+    monkeypatch.setattr(zxpolicy.decide._decide, "fill_steps", _each_step_alone)
     mutant = zxpolicy.load(POLICIES)
     report = verify(mutant, only=["INV-06"])
     (result,) = report.results

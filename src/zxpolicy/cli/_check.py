@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from ..decide._decision import Decision
-from ..decide._engine import KEYWORDS
+from ..decide import KEYWORDS, Decision
 from . import main
 from ._common import (
     EXIT_DENIED,

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from .._bundled import model_conf, resolve_policy_dir
-from ..decide._engine import Engine
+from .._bundled import resolve_policy_dir
+from .._default import load
 from .._errors import PolicyError
-from ..log import DecisionLog, LogStore, open_log
+from ..decide import DecisionLog, Engine
+from ..log import LogStore, open_log
 
 EXIT_DENIED = 1  # denied, invalid, or a check that found something
 EXIT_ERROR = 2  # usage error, or a policy that does not load
@@ -36,7 +37,7 @@ def load_engine(given: str | None, log: DecisionLog | None = None) -> Engine:
     """Load the policy; a policy that does not load prints its problems and exits 2."""
     directory = policy_dir(given)
     try:
-        return Engine.from_directory(directory, model_conf(), log)
+        return load(directory, log=log)
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import click
 
-from .._bundled import model_conf
-from ..compliance._diff import MAX_CLASSES, DiffError, diff_engines
-from ..compliance._diffreport import render_markdown, to_json
-from ..decide._engine import Engine
-from .._errors import PolicyError
-from ..compliance._revision import RevisionError, export_revision
+from .._default import load
+from .._errors import DiffError, PolicyError, RevisionError
+from ..compliance import (
+    MAX_CLASSES,
+    diff_policies,
+    diff_to_json,
+    export_revision,
+    render_markdown,
+)
+from ..decide import Engine
 from . import main
 from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option
 
@@ -25,7 +29,7 @@ def _load(spec: str, scratch: Path, name: str) -> Engine:
         if ":" not in spec:
             raise click.UsageError(f"`{spec}` is neither a directory nor REV:PATH")
         path = export_revision(spec, scratch / name)
-    return Engine.from_directory(path, model_conf())
+    return load(path)
 
 
 @main.command()
@@ -57,12 +61,12 @@ def diff(old: str, new: str, allow_widening: bool, max_classes: int, lang: str, 
     try:
         with tempfile.TemporaryDirectory(prefix="zxpolicy-diff-") as tmp:
             engines = _load(old, Path(tmp), "old"), _load(new, Path(tmp), "new")
-            result = diff_engines(*engines, max_classes=max_classes)
+            result = diff_policies(*engines, max_classes=max_classes)
     except (PolicyError, DiffError, RevisionError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
     if as_json:
-        echo_json(to_json(result, old, new))
+        echo_json(diff_to_json(result, old, new))
     else:
         levels = list(dict.fromkeys([lv.id for e in engines for lv in e.document.levels]))
         click.echo(render_markdown(result, old, new, lang, levels), nl=False)

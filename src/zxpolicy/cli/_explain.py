@@ -8,11 +8,17 @@ from typing import Any
 
 import click
 
-from ..decide._decision import Explanation, Stage
-from ..decide._engine import KEYWORDS
-from ..policy._schema import PolicyDocument, Step
+from ..decide import KEYWORDS, Explanation, Stage
+from ..policy import PolicyDocument, Step
 from . import main
-from ._common import EXIT_DENIED, POLICY_HELP, echo_json, json_option, lang_option, load_engine
+from ._common import (
+    EXIT_DENIED,
+    POLICY_HELP,
+    echo_json,
+    json_option,
+    lang_option,
+    load_engine,
+)
 from ._request_input import read_request_input, request_options
 
 STAGE_NAMES = {

@@ -7,9 +7,16 @@ import sys
 import click
 
 from .._errors import PolicyError
-from ..compliance._lint import lint_directory
+from ..compliance import lint_directory
 from . import main
-from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, policy_dir
+from ._common import (
+    EXIT_DENIED,
+    EXIT_ERROR,
+    echo_json,
+    json_option,
+    lang_option,
+    policy_dir,
+)
 
 
 @main.command()

@@ -15,13 +15,28 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from ..policy._loader import load_policy
 from .._errors import PolicyError
-from ..log import LogStore, StoredRecord, daily_check, monthly_report, review_settings, verify
-from ..log._daily import FLAGS
-from ..log._store import is_postgres
+from ..log import (
+    FLAGS,
+    LogStore,
+    StoredRecord,
+    daily_check,
+    is_postgres,
+    monthly_report,
+    review_settings,
+    verify_chain,
+)
+from ..policy import load_policy
 from . import main
-from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, open_log_or_exit, policy_dir
+from ._common import (
+    EXIT_DENIED,
+    EXIT_ERROR,
+    echo_json,
+    json_option,
+    lang_option,
+    open_log_or_exit,
+    policy_dir,
+)
 
 PROGRESS_MIN = 50_000  # records: below this a bar flashes by and says nothing
 LOG_HELP = "LOG is a SQLite file or a postgresql:// URL."
@@ -92,7 +107,7 @@ def verify_command(target: str, anchor: str | None, lang: str, as_json: bool) ->
         anchored = (int(m[1]), m[2])
     store = _open(target)
     try:
-        v = verify(store, anchor=anchored, progress=_progress("verify"))
+        v = verify_chain(store, anchor=anchored, progress=_progress("verify"))
     finally:
         store.close()
     zh = lang == "zh"

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..decide._engine import REQUEST_FIELDS
 from .._hints import hint
+from ..decide import FIELD_NAMES
 from ._common import file_or_json, read_json, read_json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,9 +52,9 @@ def read_request_input(request: str | None, flags: dict[str, Any]) -> dict[str, 
     body = read_json(request, "request") if request else {}
     if not isinstance(body, dict):
         raise click.UsageError("the request JSON must be an object")
-    unknown = sorted(set(body) - set(REQUEST_FIELDS))
+    unknown = sorted(set(body) - set(FIELD_NAMES))
     if unknown:
-        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], REQUEST_FIELDS)}")
+        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], FIELD_NAMES)}")
     _apply_flags(body, flags)
     return body
 

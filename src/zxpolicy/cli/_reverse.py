@@ -6,11 +6,18 @@ import sys
 
 import click
 
-from ..compile._tables import CLASSIFICATION, StepSpec
-from ..decide._engine import Engine
-from ..compliance._reverse import Able, Needs, WhatCan, WhoCan, what_can, who_can
+from ..compile import CLASSIFICATION, StepSpec
+from ..compliance import Able, Needs, WhatCan, WhoCan, what_can, who_can
+from ..decide import Engine
 from . import main
-from ._common import EXIT_DENIED, POLICY_HELP, echo_json, json_option, lang_option, load_engine
+from ._common import (
+    EXIT_DENIED,
+    POLICY_HELP,
+    echo_json,
+    json_option,
+    lang_option,
+    load_engine,
+)
 
 
 @main.command("who-can")

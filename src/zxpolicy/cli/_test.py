@@ -8,11 +8,17 @@ from pathlib import Path
 
 import click
 
-from ..compliance._coverage import KINDS, OUTCOMES, Coverage, measure
-from ..compliance._suite import SuiteError, load_suites, suite_files
-from ..compliance._suite_run import CaseResult, failure_lines, junit_xml, run_suites
+from .._errors import SuiteError
+from ..compliance import KINDS, OUTCOMES, CaseResult, Coverage, failure_lines, run_tests
 from . import main
-from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, load_engine
+from ._common import (
+    EXIT_DENIED,
+    EXIT_ERROR,
+    echo_json,
+    json_option,
+    lang_option,
+    load_engine,
+)
 
 
 @main.command("test")
@@ -40,12 +46,8 @@ def test_command(
       zxpolicy test --min-coverage 100 --junit report.xml --lang en
     """
     engine = load_engine(directory)
-    where = Path(suite) if suite else engine.policy_dir / "tests"
-    paths = suite_files(where) if where.is_dir() else [where] if where.is_file() else []
-    if not paths:
-        raise click.UsageError(f"no test suites: `{where}` has no `*.yaml` files")
     try:
-        suites = load_suites(paths, engine.document, shown_from=engine.policy_dir)
+        report = run_tests(engine, suite)
     except SuiteError as exc:
         if as_json:
             echo_json({"ok": False, "problems": [dataclasses.asdict(p) for p in exc.problems]})
@@ -53,20 +55,15 @@ def test_command(
             click.echo(str(problem), err=True)
         click.echo(str(exc).splitlines()[0], err=True)
         sys.exit(EXIT_ERROR)
-    results = run_suites(engine, suites)
-    cov = measure(engine.document, ((r.case.request, r.explanation) for r in results))
-    failed = sum(not r.passed for r in results)
+    results, cov = list(report.results), report.coverage
     low = min_coverage is not None and cov.percent < min_coverage
     if junit:
         try:
-            Path(junit).write_text(junit_xml(results, lang), encoding="utf-8")
+            Path(junit).write_text(report.junit_xml(lang), encoding="utf-8")
         except OSError as exc:
             raise click.UsageError(f"--junit `{junit}`: {exc.strerror or exc}") from None
     if as_json:
-        echo_json({
-            "passed": len(results) - failed, "failed": failed, "ok": not failed and not low,
-            "min_coverage": min_coverage, "cases": [r.to_dict() for r in results], "coverage": cov.to_dict(),
-        })
+        echo_json(report.to_dict(min_coverage))
     else:
         click.echo(_report(results, lang))
         if show_coverage:
@@ -75,7 +72,7 @@ def test_command(
         if low:
             msg = f"覆盖率低于 {min_coverage:g}%" if lang == "zh" else f"coverage is below {min_coverage:g}%"
             click.echo(msg)
-    sys.exit(EXIT_DENIED if failed or low else 0)
+    sys.exit(0 if report.ok(min_coverage) else EXIT_DENIED)
 
 
 def _report(results: list[CaseResult], lang: str) -> str:

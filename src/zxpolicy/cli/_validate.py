@@ -8,7 +8,7 @@ import sys
 import click
 
 from .._errors import PolicyError
-from ..policy._loader import load_policy
+from ..policy import load_policy
 from . import main
 from ._common import EXIT_DENIED, echo_json, json_option, lang_option, policy_dir
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from . import main
-from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option, load_engine
+from ._common import (
+    EXIT_DENIED,
+    EXIT_ERROR,
+    echo_json,
+    json_option,
+    lang_option,
+    load_engine,
+)
 
 
 @main.command()
@@ -33,8 +40,7 @@ def verify(directory: str | None, seed: int, max_examples: int, only: tuple[str,
       zxpolicy verify policies --seed 7 --max-examples 500 --junit verify.xml
     """
     try:
-        from ..testing._report import junit_xml, render_text
-        from ..testing._runner import verify as run
+        from ..testing import verify as run
     except ImportError:
         click.echo("zxpolicy verify needs hypothesis: pip install 'zxpolicy[testing]' (from a checkout: pip install '.[testing]')", err=True)
         sys.exit(EXIT_ERROR)
@@ -48,9 +54,9 @@ def verify(directory: str | None, seed: int, max_examples: int, only: tuple[str,
         raise click.UsageError(f"--only `{unknown[0]}` is not an invariant of the policy")
     report = run(engine, seed=seed, max_examples=max_examples, only=only or None)
     if junit:
-        Path(junit).write_text(junit_xml(report), encoding="utf-8")
+        Path(junit).write_text(report.junit_xml(), encoding="utf-8")
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(render_text(report, lang))
+        click.echo(report.render_text(lang))
     sys.exit(0 if report.passed else EXIT_DENIED)

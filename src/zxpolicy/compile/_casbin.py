@@ -19,7 +19,7 @@ import casbin
 from casbin.persist.adapter import Adapter
 from casbin.rbac.default_role_manager import RoleManager
 
-from ..policy._schema import PolicyDocument, grant_rows
+from ..policy import PolicyDocument, grant_rows
 
 
 class PolicyAdapter(Adapter):  # type: ignore[misc]

@@ -14,8 +14,8 @@ from string import Formatter
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from ..decide._decision import ENGINE_CLAUSE, ENGINE_RULE, Reason, new_reason
-from ..policy._schema import Chain, Evidence, PolicyDocument, Step, grant_rows
+from .._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason, new_reason
+from ..policy import Chain, Evidence, PolicyDocument, Step, grant_rows
 
 Key = tuple[str, str, str, str]  # action, kind, purpose, level
 

@@ -25,9 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decide._decision import ENGINE_RULE, Explanation
-from ..policy._schema import PolicyDocument
-from ._suite import Request
+from .._diagnostic import ENGINE_RULE
+from ..decide import Explanation
+from ..policy import PolicyDocument
+from ._suite import SuiteRequest
 
 ALLOW, DENY = "allow", "deny"
 OUTCOMES = (ALLOW, DENY)
@@ -111,7 +112,7 @@ def universe(doc: PolicyDocument) -> list[Item]:
     return items
 
 
-def observe(doc: PolicyDocument, request: Request, explanation: Explanation) -> set[tuple[str, str]]:
+def observe(doc: PolicyDocument, request: SuiteRequest, explanation: Explanation) -> set[tuple[str, str]]:
     """The (item, outcome) pairs one case exercised."""
     d, stages = explanation.decision, explanation.stages
     checks = {r.check: r.id for r in doc.rules if r.check}
@@ -169,7 +170,7 @@ def _roles(doc: PolicyDocument, subject: Any) -> set[str]:
     return set()
 
 
-def measure(doc: PolicyDocument, cases: Iterable[tuple[Request, Explanation]]) -> Coverage:
+def measure(doc: PolicyDocument, cases: Iterable[tuple[SuiteRequest, Explanation]]) -> Coverage:
     cov = Coverage(universe(doc))
     for request, explanation in cases:
         cov.add(observe(doc, request, explanation))

@@ -22,33 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from ..compile._tables import CLASSIFICATION, StepSpec, Tables
-from ..decide._decision import Decision
-from ..decide._engine import Engine
-from .._errors import ZxpolicyError
+from .._errors import DiffError, SpaceTooLarge
+from ..compile import CLASSIFICATION, StepSpec, Tables
+from ..decide import Approval, Consent, Decision, Engine, Resource, Subject
 from ._space import RequestClass, Side, Space
-from ..decide._types import Approval, Consent, Resource, Subject
 
-__all__ = ["Answer", "Change", "Diff", "DiffError", "PersonChange", "SpaceTooLarge", "Step", "diff_engines"]
+__all__ = ["Answer", "Change", "Diff", "PersonChange", "Step", "diff_policies"]
 
 T = TypeVar("T")
 WIDENED, NARROWED, CHANGED = "widened", "narrowed", "changed"
 MAX_CLASSES = 100_000  # about 15 s of checks
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)  # every class's request time; only order matters
 _APPROVAL_CODES = frozenset({"approval_missing", "clearance_insufficient"})
-
-
-class DiffError(ZxpolicyError):
-    """The two policies cannot be compared exactly."""
-
-
-class SpaceTooLarge(DiffError):
-    def __init__(self, size: int, limit: int) -> None:
-        self.size, self.limit = size, limit
-        super().__init__(
-            f"the decision space has at least {size:,} request classes, more than the limit of {limit:,}: "
-            "too large to enumerate exactly (raise --max-classes to try anyway)"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +97,12 @@ class Diff:
         return self.marks[WIDENED] > 0
 
 
-def diff_engines(old: Engine, new: Engine, max_classes: int = MAX_CLASSES) -> Diff:
+def diff_policies(old: Engine, new: Engine, *, max_classes: int = MAX_CLASSES) -> Diff:
     """Every request class whose answer differs between ``old`` and ``new``.
 
     Raises ``SpaceTooLarge`` (before deciding anything) when there are more than ``max_classes``.
     """
-    t0, t1 = old._tables, new._tables
+    t0, t1 = old.tables, new.tables
     space = Space(Side(t0, old.document), Side(t1, new.document))
     size = space.size(max_classes)
     if size > max_classes:
@@ -224,7 +209,7 @@ def _people(old: Engine, new: Engine) -> tuple[PersonChange, ...]:
     organisation that is not within the old one, may do more: WIDENED."""
     before = {a.id: (tuple(a.roles), a.org) for a in old.document.assignments}
     after = {a.id: (tuple(a.roles), a.org) for a in new.document.assignments}
-    scope = new._tables.scope
+    scope = new.tables.scope
     out = []
     for pid in [*before, *(p for p in after if p not in before)]:
         x, y = before.get(pid), after.get(pid)

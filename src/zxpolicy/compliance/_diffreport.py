@@ -169,7 +169,7 @@ def _answer_dict(a: Answer) -> dict[str, Any]:
     }
 
 
-def to_json(diff: Diff, old: str, new: str) -> dict[str, Any]:
+def diff_to_json(diff: Diff, old: str, new: str) -> dict[str, Any]:
     return {
         "old": old, "new": new, "exact": True, "classes": diff.classes,
         "counts": {m: diff.marks[m] for m in MARKS},

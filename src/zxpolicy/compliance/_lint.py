@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..policy._loader import LoadedPolicy, load_policy
-from ..policy._schema import PolicyDocument, Step, grant_rows
+from ..policy import LoadedPolicy, PolicyDocument, Step, grant_rows, load_policy
 
 __all__ = ["CODES", "LintWarning", "lint", "lint_directory"]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..compile._tables import CLASSIFICATION, Key, Person, Requirement, StepSpec, Tables
-from ..decide._engine import Engine
 from .._hints import hint
+from ..compile import CLASSIFICATION, Key, Person, Requirement, StepSpec, Tables
+from ..decide import Engine
 
-__all__ = ["Able", "Blocked", "Needs", "Permission", "RoleAnswer", "WhatCan", "WhoCan", "what_can", "who_can"]
+__all__ = ["Able", "Blocked", "Needs", "Permission", "RoleAnswer", "WhatCan", "WhoCan", "needs", "what_can", "who_can"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +254,13 @@ def _conflict(t: Tables, person: Person, kind: str) -> bool:
         if sep.role in person.roles and ((sep.exclusive and len(person.roles) > 1) or kind in sep.barred_kinds):
             return True
     return False
+
+
+def needs(engine: Engine, action: str, kind: str, purpose: str, level: str) -> Needs | None:
+    """What a request of this action × kind × purpose × level needs beyond its grant; None when
+    the purpose does not apply to the kind (or a value is not the policy's)."""
+    key = (action, kind, purpose, level)
+    return needs_of(engine.tables, key) if key in engine.tables.requirements else None
 
 
 def needs_of(t: Tables, key: Key) -> Needs:

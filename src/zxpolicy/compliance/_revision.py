@@ -9,11 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .._errors import ZxpolicyError
-
-
-class RevisionError(ZxpolicyError):
-    """A ``REV:PATH`` that git cannot give."""
+from .._errors import RevisionError
 
 
 def _git(repo: Path, *args: str) -> bytes:

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from itertools import combinations, product
 from math import prod
 
-from ..compile._tables import Key, Requirement, Tables
-from ..policy._schema import PolicyDocument
+from ..compile import Key, Requirement, Tables
+from ..policy import PolicyDocument
 
 # An evidence value neither policy names (made unique against the named ones): "(given)" for a
 # key no policy restricts, "(other)" for one that some policy restricts to named values.

@@ -19,13 +19,21 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ..decide._decision import ENGINE_RULE
-from .._errors import PolicyProblem, ZxpolicyError
+from .._diagnostic import ENGINE_RULE
+from .._errors import PolicyProblem, SuiteError
 from .._hints import hint
-from ..policy._loader import _at, _dotted, _from_pydantic, _missing_beside, _yaml_problem
-from ..policy._schema import PolicyDocument
+from ..decide import KEYWORDS
+from ..policy import (
+    PolicyDocument,
+    YamlDocument,
+    dotted,
+    missing_beside,
+    problem_at,
+    pydantic_problem,
+    read_yaml,
+    yaml_problem,
+)
 from ._suite_format import ApprovalIn, Expect, Fixtures, SubjectIn, SuiteFile
-from ..policy._yaml import YamlDocument, read_yaml
 
 FIXTURES_FILE = "fixtures.yaml"
 
@@ -39,19 +47,10 @@ _REQUIRED = {
 }
 
 
-class SuiteError(ZxpolicyError):
-    """Suite files that do not load; ``.problems`` gives each one's file, line, column and field."""
-
-    def __init__(self, problems: list[PolicyProblem]) -> None:
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        head = f"test suite does not load: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
-
-
 @dataclass(frozen=True)
-class Request:
-    """``check``'s arguments, ready to pass."""
+class SuiteRequest:
+    """A case's request: ``check``'s arguments (the fields of ``zxpolicy.decide.REQUEST_FIELDS``),
+    ready to pass."""
 
     subject: Any  # an id, or a mapping of a subject's fields
     resource: dict[str, Any]
@@ -63,10 +62,10 @@ class Request:
     at: str
 
     def arguments(self) -> dict[str, Any]:
-        return {
-            "action": self.action, "consent": self.consent, "approvals": list(self.approvals),
-            "evidence": self.evidence, "at": self.at,
-        }
+        """``check``'s keyword arguments (``zxpolicy.decide.KEYWORDS``)."""
+        args = {name: getattr(self, name) for name in KEYWORDS}
+        args["approvals"] = list(self.approvals)
+        return args
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class SuiteCase:
     file: str  # as shown, e.g. `tests/query.yaml`
     line: int
     name: str
-    request: Request
+    request: SuiteRequest
     expect: Expect
 
 
@@ -129,39 +128,39 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
         problems.append(PolicyProblem(shown, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
         return None
     except yaml.YAMLError as exc:
-        p = _yaml_problem(path, text, exc)
+        p = yaml_problem(path, text, exc)
         problems.append(PolicyProblem(shown, p.line, p.column, p.field, p.message))
         return None
     if not isinstance(doc.data, dict):
-        problems.append(_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
+        problems.append(problem_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
         return None
     start = len(problems)
     for dup in doc.duplicates:
-        problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
+        problems.append(problem_at(doc, dup, dotted(dup), "key given twice in one mapping", key=True))
     try:
         model = SuiteFile.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         owner = {key: doc for key in SuiteFile.model_fields}
         for err in _renamed(errors):
-            problems.append(_from_pydantic(tuple(err["loc"]), err, owner, Path(shown), _missing_beside(err, errors)))
+            problems.append(pydantic_problem(tuple(err["loc"]), err, owner, Path(shown), missing_beside(err, errors)))
         return None
     for section in Fixtures.model_fields:
         for name, spec in getattr(model.fixtures, section).items():
             if spec.use is not None:
-                problems.append(_at(doc, ("fixtures", section, name, "use"), f"fixtures.{section}.{name}.use",
+                problems.append(problem_at(doc, ("fixtures", section, name, "use"), f"fixtures.{section}.{name}.use",
                                     "a fixture cannot `use` another; give its fields"))
     if fixtures_only:
         for key in ("name", "at", "cases"):
             if key in doc.data:
-                problems.append(_at(doc, (key,), key, f"`{FIXTURES_FILE}` holds only `fixtures`", key=True))
+                problems.append(problem_at(doc, (key,), key, f"`{FIXTURES_FILE}` holds only `fixtures`", key=True))
     else:
         if model.cases is None:
-            problems.append(_at(doc, (), "cases", "missing field `cases`: a suite needs at least one case"))
+            problems.append(problem_at(doc, (), "cases", "missing field `cases`: a suite needs at least one case"))
         if model.at is None:
-            problems.append(_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
+            problems.append(problem_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
         elif not _aware(model.at):
-            problems.append(_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
+            problems.append(problem_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
     # A suite's cases are still checked, so that every problem is reported at once; fixtures
     # with a problem are not used (each case using them would be reported as well).
     return None if doc.duplicates or (fixtures_only and len(problems) > start) else (doc, model)
@@ -173,7 +172,7 @@ def _renamed(errors: list[Any]) -> list[Any]:
     meant = set()
     for err in errors:
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), _missing_beside(err, errors), n=1)
+            close = difflib.get_close_matches(str(err["loc"][-1]), missing_beside(err, errors), n=1)
             meant |= {(*tuple(err["loc"])[:-1], c) for c in close}
     return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in meant)]
 
@@ -204,7 +203,7 @@ class _Resolver:
             self.fixtures[section] = {**common, **own}
 
     def fail(self, where: Where, message: str, key: bool = False) -> None:
-        self.problems.append(_at(self.doc, where, _dotted(where), message, key=key))
+        self.problems.append(problem_at(self.doc, where, dotted(where), message, key=key))
 
     def suite(self) -> Suite | None:
         start = len(self.problems)
@@ -220,7 +219,7 @@ class _Resolver:
             resource = self._record(case.resource, "resources", (*where, "resource"))
             consent = None if case.consent is None else self._record(case.consent, "consents", (*where, "consent"))
             approvals = tuple(self._approval(a, (*where, "approvals", j)) for j, a in enumerate(case.approvals))
-            request = Request(
+            request = SuiteRequest(
                 subject, resource or {}, case.purpose, case.action or "query", consent,
                 tuple(a for a in approvals if a is not None), case.evidence, case.at or self.model.at or "",
             )

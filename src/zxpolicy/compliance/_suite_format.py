@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from ..policy._schema import Code, Id, RuleId, Text
+from ..policy import Code, Id, RuleId, Text
 
 
 def _iso(value: object) -> object:

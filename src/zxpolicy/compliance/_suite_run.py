@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..decide._decision import Decision, Explanation, Reason
-from ..decide._engine import Engine
-from ._suite import Suite, SuiteCase
+from .._errors import PolicyProblem, SuiteError
+from ..decide import Decision, Engine, Explanation, Reason
+from ._coverage import Coverage, measure
+from ._suite import Suite, SuiteCase, load_suites, suite_files
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,50 @@ class CaseResult:
             "mismatches": [m.to_dict() for m in self.mismatches],
             "decision": self.decision.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class SuiteReport:
+    """What ``run_tests`` found: each case's result, and the coverage of the policy."""
+
+    results: tuple[CaseResult, ...]
+    coverage: Coverage
+
+    @property
+    def failed(self) -> int:
+        return sum(not r.passed for r in self.results)
+
+    @property
+    def passed(self) -> int:
+        return len(self.results) - self.failed
+
+    def ok(self, min_coverage: float | None = None) -> bool:
+        """Every case passed, and coverage reaches ``min_coverage`` (a percentage) if given."""
+        return not self.failed and (min_coverage is None or self.coverage.percent >= min_coverage)
+
+    def to_dict(self, min_coverage: float | None = None) -> dict[str, Any]:
+        return {
+            "passed": self.passed, "failed": self.failed, "ok": self.ok(min_coverage), "min_coverage": min_coverage,
+            "cases": [r.to_dict() for r in self.results], "coverage": self.coverage.to_dict(),
+        }
+
+    def junit_xml(self, lang: str = "zh") -> str:
+        return junit_xml(list(self.results), lang)
+
+
+def run_tests(engine: Engine, suite: str | Path | None = None) -> SuiteReport:
+    """Run a policy's YAML test suites and measure their coverage.
+
+    ``suite`` is a suite file or a folder of them; by default the policy's own ``tests/`` folder.
+    Raises ``SuiteError`` when there is no suite or a suite file does not load."""
+    where = Path(suite) if suite is not None else engine.policy_dir / "tests"
+    paths = suite_files(where) if where.is_dir() else [where] if where.is_file() else []
+    if not paths:
+        raise SuiteError([PolicyProblem(str(where), 0, 0, "", "no test suites (`*.yaml`) here")])
+    suites = load_suites(paths, engine.document, shown_from=engine.policy_dir)
+    results = run_suites(engine, suites)
+    coverage = measure(engine.document, ((r.case.request, r.explanation) for r in results))
+    return SuiteReport(tuple(results), coverage)
 
 
 def run_suites(engine: Engine, suites: list[Suite]) -> list[CaseResult]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
-from ..compile._tables import StepSpec
+from ..compile import StepSpec
 from ._request import ReadApproval, Request
 
 

@@ -1,68 +1,14 @@
-"""What a check returns: a decision and the reasons for it."""
+"""What a check returns: a decision and the reasons for it (``Reason`` is the shared diagnostic
+shape, in ``zxpolicy._diagnostic``), and what ``explain`` returns: the stages passed through."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from .._diagnostic import Reason
+
 __all__ = ["Decision", "Explanation", "Reason", "Stage"]
-
-# The reason codes the engine itself gives (RULES.md). A policy adds the codes of its evidence
-# requirements; every code needs a message in the policy's `reasons`.
-ENGINE_CODES = (
-    "granted",
-    "no_rule_permits",
-    "purpose_not_permitted",
-    "role_not_permitted",
-    "consent_missing",
-    "consent_customer_mismatch",
-    "consent_purpose_mismatch",
-    "consent_not_yet_valid",
-    "consent_expired",
-    "consent_revoked",
-    "approval_missing",
-    "clearance_insufficient",
-    "org_out_of_scope",
-    "role_conflict",
-    "password_expired",
-    "password_change_required",
-    "subject_suspended",
-    "retention_not_expired",
-    "self_approval",
-    "approver_lacks_role",
-    "approver_reused",
-    "approver_out_of_scope",
-    "approval_mismatch",
-    "approval_out_of_order",
-    "invalid_request",
-    "unknown_subject",
-    "engine_error",
-    "log_unavailable",  # Q-11: an allowed query that cannot be written to the decision log
-)
-
-# The engine's own fail-closed rule: a request it cannot read is denied.
-ENGINE_RULE = "R-01"
-ENGINE_CLAUSE = "zxpolicy R-01"
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One rule that decided: its code, rule id, clause, and a message for people."""
-
-    code: str
-    rule: str
-    clause: str
-    message: str
-    message_en: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "rule": self.rule,
-            "clause": self.clause,
-            "message": self.message,
-            "message_en": self.message_en,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +48,9 @@ class Decision:
 # the engine sets the slots through their descriptors instead, which is about twice as fast and
 # gives the same object (same fields, equality, hash, repr). Only for values already checked.
 _new = object.__new__
-_REASON_SLOTS = tuple(Reason.__dict__[f].__set__ for f in ("code", "rule", "clause", "message", "message_en"))
 _DECISION_SLOTS = tuple(
     Decision.__dict__[f].__set__ for f in ("allowed", "reasons", "missing_approvals", "obligations", "policy_version")
 )
-
-
-def new_reason(code: str, rule: str, clause: str, message: str, message_en: str) -> Reason:
-    """``Reason(code, rule, clause, message, message_en)``, built faster."""
-    r = _new(Reason)
-    a, b, c, d, e = _REASON_SLOTS
-    a(r, code)
-    b(r, rule)
-    c(r, clause)
-    d(r, message)
-    e(r, message_en)
-    return r
 
 
 def new_decision(

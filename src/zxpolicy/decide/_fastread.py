@@ -16,12 +16,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ..compile._tables import Person, Vocabulary
-from ._request import MAX_APPROVALS, ReadApproval, ReadConsent, ReadResource, ReadSubject, Request, approval_order
+from ..compile import Person, Vocabulary
+from ._fields import DEFAULT_STATUS, MAX_APPROVALS, SUBJECT_STATUSES
+from ._request import (
+    ReadApproval,
+    ReadConsent,
+    ReadResource,
+    ReadSubject,
+    Request,
+    approval_order,
+)
 from ._types import Approval, Consent, Resource, Subject
 
 _UTC = timezone.utc
-_STATUS = ("active", "suspended")
 _SEQUENCES = (list, tuple, frozenset, set)  # what `roles` and `purposes` may be on this path
 
 
@@ -60,7 +67,7 @@ def _read(
         person = vocab.people.get(subject)
         if person is None:
             return None
-        read_subject = ReadSubject(person, "active", None, False)  # assignments carry no account state
+        read_subject = ReadSubject(person, DEFAULT_STATUS, None, False)  # assignments carry no account state
     elif type(subject) is Subject:
         given = _subject(vocab, subject)
         if given is None:
@@ -158,7 +165,7 @@ def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
         roles is None
         or type(sid) is not str or not sid
         or type(org) is not str or org not in vocab.orgs
-        or type(status) is not str or status not in _STATUS
+        or type(status) is not str or status not in SUBJECT_STATUSES
         or type(must) is not bool
     ):
         return None

@@ -8,19 +8,16 @@ on bad input; the engine turns a bad field into a deny (``invalid_request``, rul
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..compile._tables import Person, Vocabulary
 from .._hints import hint
+from ..compile import Person, Vocabulary
+from ._fields import DEFAULT_STATUS, MAX_APPROVALS, PART_FIELDS, SUBJECT_STATUSES
 from ._types import Approval, Consent, Resource, Subject
 
-# A request may name at most this many approvals: enough for any chain, and a bound on the work
-# that matching them to the chain's steps can take.
-MAX_APPROVALS = 32
-
-_FIELDS: dict[type, tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in (Subject, Resource, Consent, Approval)}
+_STATUSES = frozenset(SUBJECT_STATUSES)
 
 
 # The read request's parts are built on every check and only read afterwards. They are not
@@ -80,25 +77,30 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class BadField:
-    field: str
-    message: str
-    message_zh: str
-    code: str = "invalid_request"  # or "unknown_subject"; `level` fields are reported under C-03
+    """A field of a request that cannot be read, in the diagnostic shape; the engine turns each
+    into one deny reason."""
+
+    code: str  # "invalid_request", or "unknown_subject"; `level` fields are reported under C-03
+    message: str  # Chinese
+    message_en: str
+    path: str  # the field, e.g. `approvals[2].at`
 
 
 class _Reader:
-    """Collects one problem per bad field while reading."""
+    """The reading of one request: its primitives (text, word, flag, time, ...) read one value
+    each and collect one problem per bad field. The parts of a request are read by the functions
+    below it, one per part."""
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.bad: list[BadField] = []
 
     def fail(self, field: str, message: str, zh: str, code: str = "invalid_request") -> None:
-        self.bad.append(BadField(field, message, zh, code))
+        self.bad.append(BadField(code, zh, message, field))
 
     def record(self, value: Any, cls: type, field: str) -> Mapping[str, Any] | None:
         """A dataclass instance or a mapping of its fields → a mapping; else a problem."""
-        names = _FIELDS[cls]
+        names = PART_FIELDS[cls]
         if isinstance(value, cls):
             return {name: getattr(value, name) for name in names}
         if isinstance(value, Mapping):
@@ -209,94 +211,95 @@ class _Reader:
             return None
         return frozenset(t for t in texts if t is not None)
 
-    def person(self, value: Any, field: str) -> ReadSubject | None:
-        if isinstance(value, str):
-            text = self.plain(value, field)
-            if text is None:
-                return None
-            known = self.vocab.people.get(text)
-            if known is None:
-                self.fail(field, f"`{text}` is not in the policy's assignments", f"`{text}`不在用户清单中", "unknown_subject")
-                return None
-            return ReadSubject(known, "active", None, False)  # assignments carry no account state
-        data = self.record(value, Subject, field)
-        if data is None:
-            return None
-        start = len(self.bad)
-        sid = self.text(data, "id", field)
-        roles = self.words(data, "roles", field)
-        org = self.word(data, "org", field, self.vocab.orgs, "org")
-        status = self.word(data, "status", field, frozenset({"active", "suspended"}), "status") if "status" in data else "active"
-        changed = self.time(data, "password_changed_at", field, optional=True)
-        must = self.flag(data, "must_change_password", field, False)
-        if len(self.bad) > start or sid is None or roles is None or org is None or status is None:
-            return None
-        held = roles & self.vocab.roles
-        return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
 
-    def resource(self, value: Any) -> ReadResource | None:
-        data = self.record(value, Resource, "resource")
-        if data is None:
+def read_subject(r: _Reader, value: Any, field: str) -> ReadSubject | None:
+    if isinstance(value, str):
+        text = r.plain(value, field)
+        if text is None:
             return None
-        start = len(self.bad)
-        rid = self.text(data, "id", "resource")
-        kind = self.word(data, "kind", "resource", self.vocab.kinds, "kind")
-        level = self.text(data, "level", "resource")
-        if level is not None and level not in self.vocab.levels:
-            self.fail(
-                "resource.level",
-                f"unknown level `{level}`; {hint(level, self.vocab.levels, self.vocab.aliases)}",
-                f"未知密级`{level}`；{hint(level, self.vocab.levels, self.vocab.aliases, 'zh')}",
-            )
-        org = self.word(data, "org", "resource", self.vocab.orgs, "org")
-        customer = self.text(data, "customer_id", "resource", optional=True)
-        retention = self.time(data, "retention_until", "resource", optional=True)
-        if len(self.bad) > start or rid is None or kind is None or level is None or org is None:
+        known = r.vocab.people.get(text)
+        if known is None:
+            r.fail(field, f"`{text}` is not in the policy's assignments", f"`{text}`不在用户清单中", "unknown_subject")
             return None
-        return ReadResource(rid, kind, level, org, customer, retention)
+        return ReadSubject(known, DEFAULT_STATUS, None, False)  # assignments carry no account state
+    data = r.record(value, Subject, field)
+    if data is None:
+        return None
+    start = len(r.bad)
+    sid = r.text(data, "id", field)
+    roles = r.words(data, "roles", field)
+    org = r.word(data, "org", field, r.vocab.orgs, "org")
+    status = r.word(data, "status", field, _STATUSES, "status") if "status" in data else DEFAULT_STATUS
+    changed = r.time(data, "password_changed_at", field, optional=True)
+    must = r.flag(data, "must_change_password", field, False)
+    if len(r.bad) > start or sid is None or roles is None or org is None or status is None:
+        return None
+    held = roles & r.vocab.roles
+    return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
 
-    def consent(self, value: Any) -> ReadConsent | None:
-        data = self.record(value, Consent, "consent")
-        if data is None:
-            return None
-        start = len(self.bad)
-        customer = self.text(data, "customer_id", "consent")
-        purposes = self.words(data, "purposes", "consent")
-        signed = self.time(data, "signed_at", "consent")
-        expires = self.time(data, "expires_at", "consent", optional=True)
-        revoked = self.flag(data, "revoked", "consent", False)
-        cid = self.text(data, "id", "consent", optional=True)
-        if len(self.bad) > start or customer is None or purposes is None or signed is None:
-            return None
-        return ReadConsent(cid, customer, purposes, signed, expires, revoked)
+def read_resource(r: _Reader, value: Any) -> ReadResource | None:
+    data = r.record(value, Resource, "resource")
+    if data is None:
+        return None
+    start = len(r.bad)
+    rid = r.text(data, "id", "resource")
+    kind = r.word(data, "kind", "resource", r.vocab.kinds, "kind")
+    level = r.text(data, "level", "resource")
+    if level is not None and level not in r.vocab.levels:
+        r.fail(
+            "resource.level",
+            f"unknown level `{level}`; {hint(level, r.vocab.levels, r.vocab.aliases)}",
+            f"未知密级`{level}`；{hint(level, r.vocab.levels, r.vocab.aliases, 'zh')}",
+        )
+    org = r.word(data, "org", "resource", r.vocab.orgs, "org")
+    customer = r.text(data, "customer_id", "resource", optional=True)
+    retention = r.time(data, "retention_until", "resource", optional=True)
+    if len(r.bad) > start or rid is None or kind is None or level is None or org is None:
+        return None
+    return ReadResource(rid, kind, level, org, customer, retention)
 
-    def approval(self, value: Any, field: str) -> ReadApproval | None:
-        data = self.record(value, Approval, field)
-        if data is None:
-            return None
-        start = len(self.bad)
-        raw = data.get("approver")
-        approver: Person | None = None
-        approver_id: str | None = None
-        text = self.plain(raw, f"{field}.approver") if isinstance(raw, str) else ""
-        if text:
-            approver_id = text
-            approver = self.vocab.people.get(text)  # an unknown id: approver_lacks_role later
-        elif text is None:
-            pass  # a string that does not compare as its text: named by plain()
-        elif raw is not None and not isinstance(raw, str):
-            read = self.person(raw, f"{field}.approver")
-            approver = read.person if read else None
-            approver_id = approver.id if approver else None
-        else:
-            self.fail(f"{field}.approver", "expected a Subject or a subject id", "应为用户或用户编号")
-        role = self.text(data, "role", field)
-        at = self.time(data, "at", field)
-        resource_id = self.text(data, "resource_id", field)
-        action = self.text(data, "action", field)
-        if len(self.bad) > start or None in (approver_id, role, at, resource_id, action):
-            return None
-        return ReadApproval(approver, approver_id, role, at, resource_id, action)  # type: ignore[arg-type]
+def read_consent(r: _Reader, value: Any) -> ReadConsent | None:
+    data = r.record(value, Consent, "consent")
+    if data is None:
+        return None
+    start = len(r.bad)
+    customer = r.text(data, "customer_id", "consent")
+    purposes = r.words(data, "purposes", "consent")
+    signed = r.time(data, "signed_at", "consent")
+    expires = r.time(data, "expires_at", "consent", optional=True)
+    revoked = r.flag(data, "revoked", "consent", False)
+    cid = r.text(data, "id", "consent", optional=True)
+    if len(r.bad) > start or customer is None or purposes is None or signed is None:
+        return None
+    return ReadConsent(cid, customer, purposes, signed, expires, revoked)
+
+def read_approval(r: _Reader, value: Any, field: str) -> ReadApproval | None:
+    data = r.record(value, Approval, field)
+    if data is None:
+        return None
+    start = len(r.bad)
+    raw = data.get("approver")
+    approver: Person | None = None
+    approver_id: str | None = None
+    text = r.plain(raw, f"{field}.approver") if isinstance(raw, str) else ""
+    if text:
+        approver_id = text
+        approver = r.vocab.people.get(text)  # an unknown id: approver_lacks_role later
+    elif text is None:
+        pass  # a string that does not compare as its text: named by plain()
+    elif raw is not None and not isinstance(raw, str):
+        read = read_subject(r, raw, f"{field}.approver")
+        approver = read.person if read else None
+        approver_id = approver.id if approver else None
+    else:
+        r.fail(f"{field}.approver", "expected a Subject or a subject id", "应为用户或用户编号")
+    role = r.text(data, "role", field)
+    at = r.time(data, "at", field)
+    resource_id = r.text(data, "resource_id", field)
+    action = r.text(data, "action", field)
+    if len(r.bad) > start or None in (approver_id, role, at, resource_id, action):
+        return None
+    return ReadApproval(approver, approver_id, role, at, resource_id, action)  # type: ignore[arg-type]
 
 
 def read_request(
@@ -312,61 +315,79 @@ def read_request(
 ) -> Request | list[BadField]:
     """Read every field; return the request, or one ``BadField`` per field that cannot be read."""
     r = _Reader(vocab)
-    read_subject = r.person(subject, "subject")
-    read_resource = r.resource(resource)
-    if isinstance(purpose, str):
-        purpose = r.plain(purpose, "purpose")
-    else:
-        r.fail("purpose", f"expected a string, got {_typename(purpose)}", f"应为字符串，实为{_typename(purpose)}")
-    if not isinstance(action, str):
-        r.fail("action", f"expected a string, got {_typename(action)}", f"应为字符串，实为{_typename(action)}")
-    elif (action := r.plain(action, "action")) is not None and action not in vocab.actions:
-        r.fail(
-            "action",
-            f"unknown action `{action}`; {hint(action, vocab.actions, vocab.aliases)}",
-            f"未知操作`{action}`；{hint(action, vocab.actions, vocab.aliases, 'zh')}",
-        )
-    read_consent = None if consent is None else r.consent(consent)
-    read_approvals: list[ReadApproval] = []
-    if approvals is None:
-        approvals = ()
-    items = list(approvals) if _is_collection(approvals) else None  # counted as read, not as claimed
-    if items is None:
-        r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}", f"应为审批列表，实为{_typename(approvals)}")
-    elif len(items) > MAX_APPROVALS:
-        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(items)}", f"审批最多{MAX_APPROVALS}条，实为{len(items)}条")
-    else:
-        for i, item in enumerate(items):
-            read = r.approval(item, f"approvals[{i}]")
-            if read is not None:
-                read_approvals.append(read)
-    read_evidence: dict[str, str] = {}
-    if evidence is not None:
-        if not isinstance(evidence, Mapping):
-            r.fail("evidence", f"expected a mapping, got {_typename(evidence)}", f"应为键值映射，实为{_typename(evidence)}")
-        else:
-            for key, value in evidence.items():
-                if not isinstance(key, str) or not isinstance(value, str):
-                    r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
-                    continue
-                name = r.plain(key, f"evidence.{str.__str__(key)}")
-                text = r.plain(value, f"evidence.{str.__str__(key)}")
-                if name is not None and text:  # an empty value is no evidence
-                    read_evidence[name] = text
+    read_subject_ = read_subject(r, subject, "subject")
+    read_resource_ = read_resource(r, resource)
+    read_purpose = read_word(r, purpose, "purpose", None)
+    read_action = read_word(r, action, "action", vocab.actions)
+    read_consent_ = None if consent is None else read_consent(r, consent)
+    read_approvals = read_approval_list(r, approvals)
+    read_evidence = read_evidence_map(r, evidence)
     when = datetime.now(timezone.utc) if at is None else r.as_time(at, "at")
-    if r.bad or read_subject is None or read_resource is None or when is None:
-        return r.bad or [BadField("request", "cannot be read", "无法读取")]
+    if r.bad or read_subject_ is None or read_resource_ is None or when is None:
+        return r.bad or [BadField("invalid_request", "无法读取", "cannot be read", "request")]
     return Request(
-        read_subject,
-        read_resource,
-        purpose,
-        action,
-        read_consent,
+        read_subject_,
+        read_resource_,
+        read_purpose,  # type: ignore[arg-type]  # not None: r.bad would name it
+        read_action,  # type: ignore[arg-type]
+        read_consent_,
         # A fixed order, so that the same approvals in any order give the same decision.
         tuple(sorted(read_approvals, key=approval_order)),
         read_evidence,
         when,
     )
+
+
+def read_word(r: _Reader, value: Any, field: str, allowed: frozenset[str] | None) -> str | None:
+    """``purpose`` or ``action``: a string, and for ``action`` one of the policy's. (A purpose the
+    policy does not know is read: the engine denies it under Q-02, with a hint.)"""
+    if not isinstance(value, str):
+        r.fail(field, f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
+        return None
+    text = r.plain(value, field)
+    if text is not None and allowed is not None and text not in allowed:
+        aliases = r.vocab.aliases
+        r.fail(
+            field,
+            f"unknown {field} `{text}`; {hint(text, allowed, aliases)}",
+            f"未知操作`{text}`；{hint(text, allowed, aliases, 'zh')}",
+        )
+        return None
+    return text
+
+
+def read_approval_list(r: _Reader, approvals: Any) -> list[ReadApproval]:
+    """At most ``MAX_APPROVALS`` approvals, counted as read, not as the collection claims."""
+    if approvals is None:
+        approvals = ()
+    items = list(approvals) if _is_collection(approvals) else None
+    if items is None:
+        r.fail("approvals", f"expected a list of approvals, got {_typename(approvals)}", f"应为审批列表，实为{_typename(approvals)}")
+        return []
+    if len(items) > MAX_APPROVALS:
+        r.fail("approvals", f"at most {MAX_APPROVALS} approvals, got {len(items)}", f"审批最多{MAX_APPROVALS}条，实为{len(items)}条")
+        return []
+    read = (read_approval(r, item, f"approvals[{i}]") for i, item in enumerate(items))
+    return [ap for ap in read if ap is not None]
+
+
+def read_evidence_map(r: _Reader, evidence: Any) -> dict[str, str]:
+    """Evidence keys to text; an empty value is no evidence."""
+    out: dict[str, str] = {}
+    if evidence is None:
+        return out
+    if not isinstance(evidence, Mapping):
+        r.fail("evidence", f"expected a mapping, got {_typename(evidence)}", f"应为键值映射，实为{_typename(evidence)}")
+        return out
+    for key, value in evidence.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            r.fail(f"evidence.{key}", f"expected a string, got {_typename(value)}", f"应为字符串，实为{_typename(value)}")
+            continue
+        name = r.plain(key, f"evidence.{str.__str__(key)}")
+        text = r.plain(value, f"evidence.{str.__str__(key)}")
+        if name is not None and text:
+            out[name] = text
+    return out
 
 
 def _is_collection(value: Any) -> bool:

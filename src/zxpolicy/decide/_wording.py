@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from .._diagnostic import Reason, new_reason
+from ..compile import StepSpec, Tables
 from ._approvals import Failure
-from ..compile._tables import StepSpec, Tables
-from ._decision import Reason, new_reason
 from ._request import ReadApproval, Request
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ..policy._schema import Reporting
+from ..policy import Reporting
 from ._record import LogRecord, StoredRecord
 from ._settings import QUERY_ACTIONS, day_range, in_working_hours, zone
 from ._store import LogStore

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..policy._schema import Reporting
+from ..policy import Reporting
 from ._daily import flag_queries
 from ._record import StoredRecord
 from ._settings import day_range

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..policy._schema import PolicyDocument, Reporting
+from ..policy import PolicyDocument, Reporting
 from ._record import utc_text
 
 ReviewSettings = Reporting

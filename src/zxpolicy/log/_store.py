@@ -1,24 +1,17 @@
 """The decision log's interfaces, and opening a log by its path or URL.
 
-An engine needs one method of a log, ``write`` (as OPA's decision-log plugins do): any object
-with it will do, e.g. one that forwards records to the institution's own audit system. The
-stores here (SQLite, PostgreSQL) also chain, read and verify what they keep.
+An engine needs one method of a log, ``write`` (``zxpolicy.decide.DecisionLog``): any object with
+it will do. The stores here (SQLite, PostgreSQL) also chain, read and verify what they keep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
-from ._record import LogRecord, StoredRecord
-
-
-@runtime_checkable
-class DecisionLog(Protocol):
-    """Where an engine writes its decisions. ``write`` raises when the record is not kept."""
-
-    def write(self, record: LogRecord) -> None: ...
+from ..decide import DecisionLog, LogRecord
+from ._record import StoredRecord
 
 
 class LogStore(DecisionLog, Protocol):

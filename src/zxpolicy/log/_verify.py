@@ -47,7 +47,7 @@ class Verdict:
         return self.finding is None
 
 
-def verify(store: LogStore, *, anchor: tuple[int, str] | None = None, progress: Progress | None = None) -> Verdict:
+def verify_chain(store: LogStore, *, anchor: tuple[int, str] | None = None, progress: Progress | None = None) -> Verdict:
     """Check the whole chain. ``anchor`` (seq, hash): a record's hash kept elsewhere earlier.
     ``progress`` wraps the records' iterator (and is told their number), e.g. to show a bar."""
     head_seq, head_hash = store.head()

@@ -1,0 +1,69 @@
+"""Stage 1 — policy files → a validated ``PolicyDocument``, whole or not at all.
+
+    _yaml        YAML with the position of every value (file, line, column)
+    _schema      the shape of the files, as pydantic models
+    _crosscheck  what the entries say about each other: references, duplicates, the org tree
+    _loader      a directory of files → ``LoadedPolicy`` (document, version, where each section
+                 stands), or ``PolicyError`` naming every problem
+
+The stages above (``compile``, ``decide``, ``compliance``, ``testing``, ``log``) import what they
+need from here, never from the private modules; the suite reader of ``compliance`` reads its
+YAML files with the same reader and reports problems with the same helpers.
+"""
+
+from .._bundled import default_policy_dir
+from ._loader import (
+    LoadedPolicy,
+    dotted,
+    load_policy,
+    missing_beside,
+    problem_at,
+    pydantic_problem,
+    yaml_problem,
+)
+from ._schema import (
+    CHECKS,
+    INVARIANT_KINDS,
+    SECTIONS,
+    Chain,
+    Code,
+    Evidence,
+    Id,
+    Invariant,
+    Match,
+    PolicyDocument,
+    Reporting,
+    RuleId,
+    Step,
+    Text,
+    grant_rows,
+)
+from ._yaml import YamlDocument, read_yaml
+
+__all__ = [
+    "CHECKS",
+    "INVARIANT_KINDS",
+    "SECTIONS",
+    "Chain",
+    "Code",
+    "Evidence",
+    "Id",
+    "Invariant",
+    "LoadedPolicy",
+    "Match",
+    "PolicyDocument",
+    "Reporting",
+    "RuleId",
+    "Step",
+    "Text",
+    "YamlDocument",
+    "default_policy_dir",
+    "dotted",
+    "grant_rows",
+    "load_policy",
+    "missing_beside",
+    "problem_at",
+    "pydantic_problem",
+    "read_yaml",
+    "yaml_problem",
+]

@@ -10,9 +10,16 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from ..decide._decision import ENGINE_CODES
+from .._diagnostic import ENGINE_CODES
 from .._hints import hint, listing
-from ._schema import CHECKS, MAX_ORDERED_STEPS, MAX_STEPS, Evidence, PolicyDocument, Step
+from ._schema import (
+    CHECKS,
+    MAX_ORDERED_STEPS,
+    MAX_STEPS,
+    Evidence,
+    PolicyDocument,
+    Step,
+)
 
 Problem = tuple[tuple[str | int, ...], str]
 

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ._crosscheck import crosscheck
 from .._errors import PolicyError, PolicyProblem
 from .._hints import hint
+from ._crosscheck import crosscheck
 from ._schema import SECTIONS, PolicyDocument
 from ._yaml import YamlDocument, read_yaml
 
@@ -49,7 +49,7 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             digest.update(path.name.encode() + b"\0" + raw + b"\0")
             docs.append(read_yaml(raw.decode("utf-8"), path.name))
         except yaml.YAMLError as exc:
-            problems.append(_yaml_problem(path, raw.decode("utf-8"), exc))
+            problems.append(yaml_problem(path, raw.decode("utf-8"), exc))
         except UnicodeDecodeError as exc:
             head = raw[: exc.start]
             line, col = head.count(b"\n") + 1, len(head) - (head.rfind(b"\n") + 1) + 1
@@ -63,23 +63,23 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         if doc.data is None:
             continue
         if not isinstance(doc.data, dict):
-            problems.append(_at(doc, (), "", "a policy file must be a mapping of sections"))
+            problems.append(problem_at(doc, (), "", "a policy file must be a mapping of sections"))
             continue
         for dup in doc.duplicates:
-            problems.append(_at(doc, dup, _dotted(dup), "key given twice in one mapping", key=True))
+            problems.append(problem_at(doc, dup, dotted(dup), "key given twice in one mapping", key=True))
         for empty in doc.empty:
             # `key:` with nothing after it: never read as "no restriction" or "the default".
             msg = f"`{empty[-1]}` has no value; write one, or leave the key out"
             if "：" in str(empty[-1]):
                 msg = f"`{empty[-1]}`: a full-width `：` — YAML needs the ASCII `:`"
-            problems.append(_at(doc, empty, _dotted(empty), msg, key=True))
+            problems.append(problem_at(doc, empty, dotted(empty), msg, key=True))
         for section, value in doc.data.items():
             if section not in SECTIONS:
                 msg = f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}"
-                problems.append(_at(doc, (section,), str(section), msg, key=True))
+                problems.append(problem_at(doc, (section,), str(section), msg, key=True))
             elif section in owner:
                 msg = f"section `{section}` is also in {owner[section].file}; a section stands in one file"
-                problems.append(_at(doc, (section,), section, msg, key=True))
+                problems.append(problem_at(doc, (section,), section, msg, key=True))
             else:
                 merged[section], owner[section] = value, doc
     if problems:
@@ -90,17 +90,17 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         for err in errors:
-            problems.append(_from_pydantic(tuple(err["loc"]), err, owner, root, _missing_beside(err, errors)))
+            problems.append(pydantic_problem(tuple(err["loc"]), err, owner, root, missing_beside(err, errors)))
         raise PolicyError(problems) from None
 
     for where, message in crosscheck(document):
         found = owner.get(str(where[0]))
         if found is None:
-            problems.append(PolicyProblem(root.name, 0, 0, _dotted(where), message))
+            problems.append(PolicyProblem(root.name, 0, 0, dotted(where), message))
         else:
             # A problem with a whole mapping key (a section, a level under `steps`) is shown
             # on the key's line.
-            problems.append(_at(found, where, _dotted(where), message, key=True))
+            problems.append(problem_at(found, where, dotted(where), message, key=True))
     if problems:
         raise PolicyError(problems)
 
@@ -115,7 +115,7 @@ _HOME = {
 }
 
 
-def _missing_beside(err: Any, errors: list[Any]) -> list[str]:
+def missing_beside(err: Any, errors: list[Any]) -> list[str]:
     """For an unknown key: the required fields missing from the same entry (a likely rename)."""
     if err["type"] != "extra_forbidden":
         return []
@@ -123,7 +123,7 @@ def _missing_beside(err: Any, errors: list[Any]) -> list[str]:
     return [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"])[:-1] == parent]
 
 
-def _from_pydantic(
+def pydantic_problem(
     loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path, missing: list[str]
 ) -> PolicyProblem:
     # pydantic puts the name of a union member or validator in the path; drop what is not data.
@@ -163,13 +163,13 @@ def _from_pydantic(
     if doc is None:  # a whole section is missing
         home = _HOME.get(str(path[0]), "a policy file")
         return PolicyProblem(
-            home, 0, 0, _dotted(path), f"missing section `{path[0]}` (the default policy keeps it in `{home}`)"
+            home, 0, 0, dotted(path), f"missing section `{path[0]}` (the default policy keeps it in `{home}`)"
         )
     target = path[:-1] if kind == "missing" else path
-    return _at(doc, target, _dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
+    return problem_at(doc, target, dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
 
 
-def _yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> PolicyProblem:
+def yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> PolicyProblem:
     """A YAML syntax error with its position and PyYAML's own words (context, then problem)."""
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
@@ -213,12 +213,12 @@ def _yaml_type(value: Any) -> str:
     return f"{name} `{value}`" if isinstance(value, str) else name
 
 
-def _at(doc: YamlDocument, path: tuple[Any, ...], field: str, message: str, key: bool = False) -> PolicyProblem:
+def problem_at(doc: YamlDocument, path: tuple[Any, ...], field: str, message: str, key: bool = False) -> PolicyProblem:
     line, col = doc.position(path, key=key)
     return PolicyProblem(doc.file, line, col, field, message)
 
 
-def _dotted(path: tuple[Any, ...]) -> str:
+def dotted(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._invariants import Violation
     from ._runner import InvariantResult, VerifyReport, run_invariant, verify
-    from .strategies import AT, approval_sets, consents, evidence, purposes, requests, resources, subjects
+    from .strategies import (
+        AT,
+        approval_sets,
+        consents,
+        evidence,
+        purposes,
+        requests,
+        resources,
+        subjects,
+    )
 
 _WHERE = {
     "Violation": "._invariants",
@@ -33,7 +42,21 @@ _WHERE = {
     ),
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "AT",
+    "InvariantResult",
+    "VerifyReport",
+    "Violation",
+    "approval_sets",
+    "consents",
+    "evidence",
+    "purposes",
+    "requests",
+    "resources",
+    "run_invariant",
+    "subjects",
+    "verify",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..decide._engine import Engine
-from ..policy._schema import Match, grant_rows
+from ..decide import Engine
+from ..policy import Match, grant_rows
 
 
 @dataclass(frozen=True)

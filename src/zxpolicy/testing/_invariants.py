@@ -16,8 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..decide._decision import Decision
-from ..policy._schema import Invariant
+from ..decide import Decision
+from ..policy import Invariant
 from ._facts import Facts
 from .strategies import approval_sets
 

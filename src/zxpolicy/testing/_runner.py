@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..decide._decision import Decision
-from ..decide._engine import Engine
-from ..policy._schema import Invariant
+from ..decide import Decision, Engine
+from ..policy import Invariant, load_policy
 from ._invariants import KINDS, Violation
 from .strategies import facts, requests
 
@@ -77,6 +76,18 @@ class VerifyReport:
             "seed": self.seed, "max_examples": self.max_examples, "invariants": [r.to_dict() for r in self.results],
         }
 
+    def render_text(self, lang: str = "zh") -> str:
+        """For people: each invariant, and the smallest request that breaks one that fails."""
+        from ._report import render_text
+
+        return render_text(self, lang)
+
+    def junit_xml(self) -> str:
+        """For CI: one test case per invariant."""
+        from ._report import junit_xml
+
+        return junit_xml(self)
+
 
 def verify(
     policy: Engine | str | Path,
@@ -91,9 +102,7 @@ def verify(
     does not load.
     """
     if not isinstance(policy, Engine):
-        from .._default import load
-
-        policy = load(policy)
+        policy = Engine(load_policy(policy))
     engine = policy
     wanted = None if only is None else set(only)
     results = tuple(

@@ -48,12 +48,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     directory = _policy_dir(config)
     if directory is None:
         return
-    import zxpolicy
+    from .._errors import PolicyError
+    from ..decide import Engine
+    from ..policy import load_policy
 
     parent = PolicyNode.from_parent(session, name=f"zxpolicy-invariants[{directory.name}]", nodeid=f"{directory.name}/invariants")
     try:
-        engine = zxpolicy.load(directory)
-    except zxpolicy.PolicyError as exc:  # one failing test that shows every problem
+        engine = Engine(load_policy(directory))
+    except PolicyError as exc:  # one failing test that shows every problem
         items.append(PolicyLoadItem.from_parent(parent, name="load", problems=str(exc)))
         return
     seed = config.getoption("zxpolicy_seed")

@@ -19,9 +19,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..compile._tables import StepSpec
-from ..decide._engine import Engine
-from ..policy._schema import Match
+from ..compile import StepSpec
+from ..compliance import needs
+from ..decide import FIELD_NAMES, SUBJECT_STATUSES, Engine
+from ..policy import Match
 from ._facts import Facts
 
 __all__ = ["AT", "approval_sets", "consents", "evidence", "purposes", "requests", "resources", "subjects"]
@@ -40,7 +41,8 @@ def _iso(t: datetime) -> str:
 
 
 # Subject states: the first is what shrinking goes to.
-_STATES = ("active", "active", "active", "active", "active", "recent_password", "suspended", "expired_password", "must_change")
+_ACTIVE, _SUSPENDED = SUBJECT_STATUSES
+_STATES = (_ACTIVE, _ACTIVE, _ACTIVE, _ACTIVE, _ACTIVE, "recent_password", _SUSPENDED, "expired_password", "must_change")
 
 
 @st.composite
@@ -60,8 +62,8 @@ def subjects(draw: st.DrawFn, engine: Engine, *, roles: list[str] | None = None,
         "org": org or draw(st.sampled_from(f.orgs)),
     }
     state = draw(st.sampled_from(_STATES))
-    if state == "suspended":
-        subject["status"] = "suspended"
+    if state == _SUSPENDED:
+        subject["status"] = _SUSPENDED
     elif state == "recent_password":
         subject["password_changed_at"] = _iso(at - f.max_age + timedelta(days=1))
     elif state == "expired_password":
@@ -140,7 +142,7 @@ _SPOILS = ("complete", "complete", "complete", "complete", "complete", "complete
 
 def _steps(engine: Engine, request: dict[str, Any]) -> tuple[StepSpec, ...]:
     r = request["resource"]
-    need = engine._tables.requirements.get((request["action"], r["kind"], request["purpose"], r["level"]))
+    need = needs(engine, request["action"], r["kind"], request["purpose"], r["level"])
     return need.steps if need is not None else ()
 
 
@@ -266,4 +268,4 @@ def requests(draw: st.DrawFn, engine: Engine, *, at: datetime = AT, focus: Match
         request["consent"] = draw(consents(engine, resource.get("customer_id"), purpose, at=at))
     request["evidence"] = draw(evidence(engine))
     request["approvals"] = draw(approval_sets(engine, request))
-    return request
+    return {name: request[name] for name in FIELD_NAMES if name in request}  # in the table's order
