@@ -20,20 +20,94 @@ def test_public_names_are_pinned() -> None:
         "Approval",
         "Consent",
         "Decision",
+        "DiffError",
         "Engine",
         "Explanation",
+        "LogError",
         "PolicyError",
         "PolicyProblem",
         "Reason",
         "Resource",
+        "RevisionError",
+        "SpaceTooLarge",
         "Stage",
         "Subject",
+        "SuiteError",
         "ZxpolicyError",
         "check",
         "load",
     ]
     for name in zxpolicy.__all__:
         assert getattr(zxpolicy, name) is not None
+
+
+def test_compliance_names_are_pinned() -> None:
+    from zxpolicy import compliance
+
+    assert sorted(compliance.__all__) == [
+        "ALLOW",
+        "Able",
+        "Blocked",
+        "CHANGED",
+        "CaseResult",
+        "Change",
+        "Coverage",
+        "DENY",
+        "Diff",
+        "DiffError",
+        "Item",
+        "KINDS",
+        "LINT_CODES",
+        "LintWarning",
+        "MAX_CLASSES",
+        "Mismatch",
+        "NARROWED",
+        "Needs",
+        "OUTCOMES",
+        "Permission",
+        "PersonChange",
+        "RevisionError",
+        "RoleAnswer",
+        "SpaceTooLarge",
+        "Suite",
+        "SuiteCase",
+        "SuiteError",
+        "SuiteReport",
+        "SuiteRequest",
+        "WIDENED",
+        "WhatCan",
+        "WhoCan",
+        "diff_policies",
+        "diff_to_json",
+        "export_revision",
+        "failure_lines",
+        "junit_xml",
+        "lint",
+        "lint_directory",
+        "load_suites",
+        "measure",
+        "needs",
+        "render_markdown",
+        "run_suites",
+        "run_tests",
+        "suite_files",
+        "what_can",
+        "who_can",
+    ]
+    for name in compliance.__all__:
+        assert getattr(compliance, name) is not None
+
+
+def test_every_error_a_caller_can_catch_is_exported_and_drawn_in_the_tree() -> None:
+    from zxpolicy import _errors
+
+    errors = {name for name, value in vars(_errors).items() if isinstance(value, type) and issubclass(value, Exception)}
+    public = {name for name in errors if not name.startswith("_")}
+    assert public <= set(zxpolicy.__all__)
+    assert public == set(_errors.__all__) - {"PolicyProblem"}
+    for name in public:
+        assert issubclass(getattr(zxpolicy, name), zxpolicy.ZxpolicyError)
+        assert name in (_errors.__doc__ or ""), f"{name} is not drawn in the tree of zxpolicy/_errors.py"
 
 
 def test_default_check_uses_the_bundled_policy() -> None:

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 import zxpolicy
+from bench import log_write
 from bench.institution import build
 from bench.others import casbin_enforcer, cedar_policies
 from bench.requests import MIX, make_requests
 from bench.run import Disagreement, agree, main, measure, table
+from zxpolicy.log import open_log, verify_chain
 
 
 def test_the_harness_runs_on_a_tiny_institution_and_the_three_engines_agree() -> None:
@@ -60,3 +62,19 @@ def test_a_generated_institution_loads_with_its_sizes(tmp_path: Path) -> None:
     engine = zxpolicy.load(inst.directory)
     assert len(engine.document.assignments) == 120 and len(engine.document.orgs) == 23
     assert all(inst.ancestors(o)[-1] == inst.orgs[0] for o in inst.orgs)
+
+
+def test_the_log_benchmark_writes_a_chain_that_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "decisions.db"
+    log_write.main(["20", "--sqlite", str(db)])
+    out = capsys.readouterr().out
+    assert out.startswith("sqlite: check with log median ") and "verify 20 records in " in out and "(ok)" in out
+    store = open_log(db)
+    try:
+        v = verify_chain(store)
+    finally:
+        store.close()
+    assert v.ok and v.records == 20
+    with pytest.raises(SystemExit) as again:  # a log with records in it is not written to
+        log_write.main(["5", "--sqlite", str(db)])
+    assert again.value.code == 2 and "already holds 20 records" in capsys.readouterr().err

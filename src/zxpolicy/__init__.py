@@ -6,12 +6,35 @@
     d.allowed, d.reasons, d.missing_approvals, d.obligations
 
 ``check`` never raises and never allows a request it cannot read. ``load`` raises
-``PolicyError`` (with every problem's file, line and column) for a policy that does not load.
+``PolicyError`` (with every problem's code, file, line and column) for a policy that does not load.
+
+The package is the pipeline, one folder per stage; each imports only the stages before it:
+
+    policy/      policy files → a validated document (YAML, schema, cross-checks, loader)
+    compile/     document → look-up tables (and the Casbin store)
+    decide/      request + tables → Decision (request types and fields, the two readers,
+                 approvals, reason wording, the Engine facade)
+    compliance/  suites and coverage, lint, diff, who-can / what-can   (zxpolicy.compliance)
+    log/         the hash-chained decision log and its reports         (zxpolicy.log)
+    testing/     Hypothesis strategies and policy invariants           (zxpolicy.testing)
+    cli/         the ``zxpolicy`` command: flags wired to the above
+
+At the top: this facade, the default engine (``_default``), the error tree (``_errors``), the
+diagnostic shape (``_diagnostic``), hints (``_hints``) and the bundled data (``_bundled``).
 """
 
 from ._default import check, load
 from ._diagnostic import Reason
-from ._errors import PolicyError, PolicyProblem, ZxpolicyError
+from ._errors import (
+    DiffError,
+    LogError,
+    PolicyError,
+    PolicyProblem,
+    RevisionError,
+    SpaceTooLarge,
+    SuiteError,
+    ZxpolicyError,
+)
 from .decide import (
     Approval,
     Consent,
@@ -27,14 +50,19 @@ __all__ = [
     "Approval",
     "Consent",
     "Decision",
+    "DiffError",
     "Engine",
     "Explanation",
+    "LogError",
     "PolicyError",
     "PolicyProblem",
     "Reason",
     "Resource",
+    "RevisionError",
+    "SpaceTooLarge",
     "Stage",
     "Subject",
+    "SuiteError",
     "ZxpolicyError",
     "check",
     "load",

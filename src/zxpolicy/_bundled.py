@@ -20,7 +20,9 @@ def bundled_root() -> Path:
     for root in (here / "_data", here.parent.parent):
         if (root / "policies").is_dir() and (root / "model.conf").is_file():
             return root
-    raise PolicyError([PolicyProblem(str(here), 0, 0, "", "the bundled policy is missing from this installation")])
+    raise PolicyError([PolicyProblem(
+        "bundled_policy_missing", "本安装中缺少自带的策略", "the bundled policy is missing from this installation", str(here)
+    )])
 
 
 def model_conf() -> Path:

@@ -81,6 +81,7 @@ ENGINE_CODES = (
     "approval_out_of_order",
     "invalid_request",
     "unknown_subject",
+    "identity_mismatch",  # a host's subject or approver contradicts the assignments
     "engine_error",
     "log_unavailable",  # an allowed query that cannot be written to the decision log
 )

@@ -5,22 +5,32 @@ policies do::
 
     ZxpolicyError                 the base of every error zxpolicy raises
     ├── PolicyError               a policy directory that does not load; ``.problems`` lists each
-    │                             ``PolicyProblem`` with its code, file, line, column and path
+    │                             ``PolicyProblem``: code, message (Chinese), message_en, and
+    │                             its file, line, column and path
     ├── SuiteError                test-suite files that do not load; ``.problems`` likewise
     ├── DiffError                 two policies that cannot be compared exactly
     │   └── SpaceTooLarge         more request classes than the limit (``.size``, ``.limit``)
-    └── RevisionError             a ``REV:PATH`` that git cannot give
+    ├── RevisionError             a ``REV:PATH`` that git cannot give
+    └── LogError                  a decision log that cannot be opened or written (its path or
+                                  URL named); a check turns it into a deny where it must
 
-``PolicyProblem`` has the diagnostic shape of ``zxpolicy._diagnostic``. Messages are lowercase;
-values from the user's files stand in backticks.
+``PolicyProblem`` has the diagnostic shape of ``zxpolicy._diagnostic``: a stable snake_case
+``code`` (every code is listed in ``zxpolicy.policy.POLICY_PROBLEM_CODES``), the message in
+Chinese and in English, and where it is. Messages are lowercase in English; values from the
+user's files stand in backticks. People read ``problem.text(lang)`` (``zxpolicy validate``);
+``str(problem)`` and the text of the error are in English with the code, for tracebacks and logs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from ._diagnostic import localized, where
 
 __all__ = [
     "DiffError",
+    "LogError",
     "PolicyError",
     "PolicyProblem",
     "RevisionError",
@@ -36,41 +46,82 @@ class ZxpolicyError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PolicyProblem:
-    """One thing wrong with a policy: where it is and what was expected."""
+    """One thing wrong with a policy (or a suite file): what it is and where.
 
-    file: str
-    line: int  # 1-based; 0 when the problem is not in one place of a file
-    column: int  # 1-based; 0 likewise
-    field: str  # dotted path, e.g. ``approvals[0].steps[1].roles[0]``
+    ``code`` is stable (``zxpolicy.policy.POLICY_PROBLEM_CODES``); ``message`` is in Chinese,
+    ``message_en`` in English. ``line`` and ``column`` are 1-based, 0 when the problem is not at
+    one place of the file; ``path`` is the dotted path into the document
+    (``approvals[0].steps[1].roles[0]``), empty when the problem is the whole file.
+    """
+
+    code: str
     message: str
+    message_en: str
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def text(self, lang: str = "zh") -> str:
+        """``file:line:col: path: message`` in ``lang`` (Chinese by default), for people."""
+        return self._line(localized(self, lang))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "message_en": self.message_en,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+        }
 
     def __str__(self) -> str:
-        where = self.file if not self.line else f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        """``file:line:col: path: [code] message_en``, for tracebacks and logs."""
+        return self._line(f"[{self.code}] {self.message_en}")
+
+    def _line(self, message: str) -> str:
+        return ": ".join(part for part in (where(self.file, self.line, self.column), self.path, message) if part)
 
 
 class _ProblemsError(ZxpolicyError):
-    """An error that lists problems, each with its place."""
+    """An error that lists problems, each with its place. ``str()`` is in English with each
+    problem's code (for tracebacks); ``text(lang)`` is for people."""
 
     what = ""
+    what_zh = ""
 
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = tuple(problems)
+        super().__init__("\n".join([self.head("en"), *(f"  {p}" for p in self.problems)]))
+
+    def head(self, lang: str = "zh") -> str:
+        """``policy does not load: N problems``, in ``lang``."""
         count = len(self.problems)
-        head = f"{self.what} does not load: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+        if lang == "en":
+            return f"{self.what} does not load: {count} problem{'s' if count != 1 else ''}"
+        return f"{self.what_zh}无法加载：{count} 个问题"
+
+    def text(self, lang: str = "zh") -> str:
+        """The head line, then each problem's ``text(lang)`` on its own indented line."""
+        return "\n".join([self.head(lang), *(f"  {p.text(lang)}" for p in self.problems)])
 
 
 class PolicyError(_ProblemsError):
-    """A policy that does not load. Nothing of it is used: a policy loads whole or not at all."""
+    """A policy that does not load; ``.problems`` lists each ``PolicyProblem``. Nothing of it is
+    used: a policy loads whole or not at all."""
 
     what = "policy"
+    what_zh = "策略"
 
 
 class SuiteError(_ProblemsError):
-    """Suite files that do not load; ``.problems`` gives each one's file, line, column and path."""
+    """Suite files that do not load; ``.problems`` lists each ``PolicyProblem`` with its file,
+    line, column and path."""
 
     what = "test suite"
+    what_zh = "测试套件"
 
 
 class DiffError(ZxpolicyError):
@@ -90,3 +141,7 @@ class SpaceTooLarge(DiffError):
 
 class RevisionError(ZxpolicyError):
     """A ``REV:PATH`` that git cannot give."""
+
+
+class LogError(ZxpolicyError):
+    """A decision log that cannot be opened, read or written."""

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import heapq
+from collections.abc import Collection, Iterable, Mapping
+
+# A value longer than this gets no "did you mean" (difflib's search grows with the length of both
+# strings: a 10 MB org id took seconds), and is shown cut to this length.
+MAX_HINTED = 64
+# At most this many unknown keys (or roles) are named in one message.
+MAX_NAMED = 5
+
+
+def clip(text: str, limit: int = MAX_HINTED) -> str:
+    """``text`` as shown to a person: cut to ``limit`` characters, with ``…`` when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def named(values: Collection[str], limit: int = MAX_NAMED) -> list[str]:
+    """The ``limit`` smallest of ``values`` in order (each clipped), and ``+N`` for the rest."""
+    shown = [clip(v) for v in heapq.nsmallest(limit, values)]
+    return shown + [f"+{len(values) - limit}"] if len(values) > limit else shown
 
 
 def hint(value: str, choices: Iterable[str], aliases: Mapping[str, str] | None = None, lang: str = "en") -> str:
     """``did you mean `x`?`` when something is close (or ``value`` is a label of ``x``), else
-    the list of what is allowed."""
+    the list of what is allowed. Only a short ``value`` is compared (``MAX_HINTED``)."""
     table = sorted(choices)
     meant = aliases.get(value) if aliases else None
-    if meant is None:
+    if meant is None and len(value) <= MAX_HINTED:
         close = difflib.get_close_matches(value, table, n=1)
         meant = close[0] if close else None
     if lang == "zh":

@@ -391,14 +391,22 @@ def test_unloadable_policy_exits_2_with_file_and_line(policy_copy: Path) -> None
     assert result.exit_code == 2
     assert result.stdout == ""
     assert f"policy: {policy_copy} (given)" in result.stderr
+    # In the command's language: Chinese by default, English under --lang en.
+    assert "策略无法加载：1 个问题" in result.stderr
+    assert re.search(rf"^  {re.escape(file)}:{line}:\d+: grants\[1\]\.purposes: 应为列表，实际为文本`dissent`$", result.stderr, re.M), result.stderr
+    result = run("check", "--policy", policy_copy, "--lang", "en", EXAMPLES / "query-allowed.json")
+    assert result.exit_code == 2
     assert "policy does not load: 1 problem" in result.stderr
-    assert re.search(rf"^  {re.escape(file)}:{line}:\d+: grants\[1\]\.purposes: ", result.stderr, re.M), result.stderr
+    assert re.search(rf"^  {re.escape(file)}:{line}:\d+: grants\[1\]\.purposes: expected a list, got text `dissent`$", result.stderr, re.M), result.stderr
 
 
 def test_policy_directory_that_does_not_exist_exits_2(tmp_path: Path) -> None:
     result = run("check", "--policy", tmp_path / "nowhere", EXAMPLES / "query-allowed.json")
     assert result.exit_code == 2
-    assert "not a directory" in result.stderr
+    assert f"{tmp_path / 'nowhere'}: 不是目录" in result.stderr
+    result = run("check", "--policy", tmp_path / "nowhere", "--lang", "en", EXAMPLES / "query-allowed.json")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'nowhere'}: not a directory" in result.stderr
 
 
 def test_unloadable_policy_from_the_environment(policy_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -451,9 +459,10 @@ def test_validate_speaks_chinese_by_default(policy_copy: Path) -> None:
     result = run("validate", POLICIES)
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"有效：授权 \d+ 条，.*用户 \d+ 个（sha256:[0-9a-f]{16}）\n", result.stdout)
-    _break_grants(policy_copy)
+    file, line = _break_grants(policy_copy)
     result = run("validate", policy_copy)
     assert result.exit_code == 1
+    assert result.stdout.splitlines() == [f"{file}:{line}:15: grants[1].purposes: 应为列表，实际为文本`dissent`"]
     assert result.stderr.splitlines()[-1] == "1 个问题"
 
 
@@ -469,12 +478,16 @@ def test_validate_json(policy_copy: Path) -> None:
     data = decision(result)
     assert data["ok"] is False
     assert data["problems"] == [
-        {"file": file, "line": line, "column": 15, "field": "grants[1].purposes", "message": "expected a list, got text `dissent`"}
+        {"code": "expected_list", "message": "应为列表，实际为文本`dissent`", "message_en": "expected a list, got text `dissent`",
+         "file": file, "line": line, "column": 15, "path": "grants[1].purposes"}
     ]
 
 
 def test_validate_an_empty_directory(tmp_path: Path) -> None:
     result = run("validate", tmp_path)
+    assert result.exit_code == 1
+    assert "目录中没有策略文件" in result.stdout
+    result = run("validate", "--lang", "en", tmp_path)
     assert result.exit_code == 1
     assert "no policy files" in result.stdout
 
@@ -482,7 +495,10 @@ def test_validate_an_empty_directory(tmp_path: Path) -> None:
 def test_validate_a_directory_that_does_not_exist(tmp_path: Path) -> None:
     result = run("validate", tmp_path / "nowhere")
     assert result.exit_code == 1
-    assert "not a directory" in result.stdout
+    assert result.stdout == f"{tmp_path / 'nowhere'}: 不是目录\n"
+    result = run("validate", "--lang", "en", tmp_path / "nowhere")
+    assert result.exit_code == 1
+    assert result.stdout == f"{tmp_path / 'nowhere'}: not a directory\n"
 
 
 # --------------------------------------------------------------------------------------------

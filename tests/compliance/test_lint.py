@@ -51,7 +51,7 @@ def run(*args: object) -> Result:
 
 def test_the_shipped_policy_warns_only_of_its_conflict_demo_user() -> None:
     w = only(lint_directory(POLICIES))
-    assert (w.code, w.file, w.field) == ("separation_violated", "assignments.yaml", "assignments[13].roles")
+    assert (w.code, w.file, w.path) == ("separation_violated", "assignments.yaml", "assignments[13].roles")
     assert w.line == line_of(POLICIES, "assignments.yaml", "{id: u-conflict-hq")
     assert "`u-conflict-hq`" in w.message and "query_operator" in w.message_en
 
@@ -63,7 +63,7 @@ def test_clean_policy(policy_copy: Path) -> None:
 def test_role_granted_nothing(policy_copy: Path) -> None:
     edit(without_conflict(policy_copy), "grants.yaml", "      - data_entry_operator\n", "")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.file, w.field, w.column) == ("role_granted_nothing", "vocabulary.yaml", "roles[9]", 5)
+    assert (w.code, w.file, w.path, w.column) == ("role_granted_nothing", "vocabulary.yaml", "roles[9]", 5)
     assert w.line == line_of(policy_copy, "vocabulary.yaml", "{id: data_entry_operator")
     assert "`data_entry_operator`" in w.message_en and "only approves" not in w.message_en
 
@@ -79,7 +79,7 @@ def test_purpose_unusable(policy_copy: Path) -> None:
            "\n  - id: related_party_check\n    rule: Q-02\n    zh: 审核关联人资信\n    en: related party check\n"
            "    kinds: [credit_report]\n    consent: true\n")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.file, w.field) == ("purpose_unusable", "purposes.yaml", "purposes[6]")
+    assert (w.code, w.file, w.path) == ("purpose_unusable", "purposes.yaml", "purposes[6]")
     assert w.line == line_of(policy_copy, "purposes.yaml", "id: related_party_check")
 
 
@@ -89,7 +89,7 @@ def test_step_role_unassigned(policy_copy: Path) -> None:
         line = next(x for x in text.splitlines(keepends=True) if "[department_head]" in x and f"org: {org}" in x)
         edit(policy_copy, "assignments.yaml", line, "")
     w = only(lint_directory(without_conflict(policy_copy)))
-    assert (w.code, w.file, w.field) == ("step_role_unassigned", "approvals.yaml", "approvals[0].steps[0]")
+    assert (w.code, w.file, w.path) == ("step_role_unassigned", "approvals.yaml", "approvals[0].steps[0]")
     assert w.line == line_of(policy_copy, "approvals.yaml", "{roles: [department_head], approver_org: same}")
 
 
@@ -97,7 +97,7 @@ def test_approver_fills_two_steps(policy_copy: Path) -> None:
     append(without_conflict(policy_copy), "assignments.yaml",
            "  - {id: u-double-hq, roles: [credit_info_supervisor, risk_control_manager], org: hq}\n")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.file, w.field) == ("approver_fills_two_steps", "assignments.yaml", "assignments[13].roles")
+    assert (w.code, w.file, w.path) == ("approver_fills_two_steps", "assignments.yaml", "assignments[13].roles")
     assert w.line == line_of(policy_copy, "assignments.yaml", "u-double-hq")
     assert "approvals[2].steps[0], approvals[2].steps[1]" in w.message_en  # A-03's two steps
 
@@ -107,10 +107,10 @@ def test_id_shared_by_people(policy_copy: Path) -> None:
          "org: east-1, zh: 东区一社查询员, person: [E-1001, E-1002]}")
     append(policy_copy, "assignments.yaml", "  - {id: U-Query-East1, roles: [query_operator], org: east-1}\n")
     first, second = lint_directory(policy_copy)
-    assert (first.code, first.field) == ("id_shared_by_people", "assignments[0].person")
+    assert (first.code, first.path) == ("id_shared_by_people", "assignments[0].person")
     assert first.line == line_of(policy_copy, "assignments.yaml", "E-1001")
     assert "shared by 2 people" in first.message_en
-    assert (second.code, second.field) == ("id_shared_by_people", "assignments[13].id")
+    assert (second.code, second.path) == ("id_shared_by_people", "assignments[13].id")
     assert second.line == line_of(policy_copy, "assignments.yaml", "U-Query-East1")
 
 
@@ -118,7 +118,7 @@ def test_person_with_two_ids(policy_copy: Path) -> None:
     edit(without_conflict(policy_copy), "assignments.yaml", "zh: 东区一社查询员}", "zh: 东区一社查询员, person: '110101'}")
     edit(policy_copy, "assignments.yaml", "zh: 东区一社异议处理员}", "zh: 东区一社异议处理员, person: '110101'}")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.file, w.field) == ("person_with_two_ids", "assignments.yaml", "assignments[1].person")
+    assert (w.code, w.file, w.path) == ("person_with_two_ids", "assignments.yaml", "assignments[1].person")
     assert w.line == line_of(policy_copy, "assignments.yaml", "u-dispute-east1")
     assert "`u-query-east1`" in w.message_en and "`u-dispute-east1`" in w.message_en
 
@@ -129,7 +129,7 @@ def test_grant_shadowed(policy_copy: Path) -> None:
            "    purposes: [loan_review, dissent]\n")
     edit(policy_copy, "grants.yaml", "    roles: [dispute_handler]\n", "    roles: [dispute_handler, query_operator]\n")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.file, w.field) == ("grant_shadowed", "grants.yaml", "grants[10]")
+    assert (w.code, w.file, w.path) == ("grant_shadowed", "grants.yaml", "grants[10]")
     assert w.line == len((policy_copy / "grants.yaml").read_text(encoding="utf-8").splitlines()) - 4
     assert "grants[0], grants[1]" in w.message_en
 
@@ -157,7 +157,7 @@ def test_lint_json(policy_copy: Path) -> None:
     result = run("--json", POLICIES)
     assert result.exit_code == 0
     (warning,) = json.loads(result.stdout)
-    assert set(warning) == {"code", "file", "line", "column", "field", "message", "message_en"}
+    assert set(warning) == {"code", "message", "message_en", "file", "line", "column", "path"}
     assert warning["code"] == "separation_violated"
 
 
@@ -176,6 +176,6 @@ def test_separation_of_a_role_barred_from_credit_information(policy_copy: Path) 
     # Not exclusive, but barred from credit information: held with a role granted a credit kind.
     edit(policy_copy, "rules.yaml", "    exclusive: true ", "    exclusive: false")
     w = only(lint_directory(policy_copy))
-    assert (w.code, w.field) == ("separation_violated", "assignments[13].roles")
+    assert (w.code, w.path) == ("separation_violated", "assignments[13].roles")
     edit(policy_copy, "assignments.yaml", "roles: [user_admin, query_operator]", "roles: [user_admin]")
     assert lint_directory(policy_copy) == []

@@ -121,10 +121,10 @@ def test_cli_runs_the_shipped_suite_at_full_coverage() -> None:
 @pytest.mark.parametrize(
     "lang, words",
     [
-        ("zh", ["失败  expects an allow that is a deny  (", "s.yaml:14)", "期望：允许", "实际：拒绝",
-                "期望：general_manager", "- Q-04 consent_missing", "缺少客户书面授权"]),
-        ("en", ["FAIL  expects an allow that is a deny  (", "s.yaml:14)", "expected: allowed", "actual:   denied",
-                "expected: general_manager", "the customer's written authorization is missing",
+        ("zh", ["失败  expects an allow that is a deny  (", "s.yaml:14)", "决定：期望允许，实际拒绝",
+                "尚缺审批：期望`general_manager`，实际—", "- Q-04 consent_missing", "缺少客户书面授权"]),
+        ("en", ["FAIL  expects an allow that is a deny  (", "s.yaml:14)", "decision: expected allowed, got denied",
+                "missing approvals: expected `general_manager`, got —", "the customer's written authorization is missing",
                 "2 cases: 1 passed, 1 failed"]),
     ],
 )
@@ -148,7 +148,8 @@ def test_junit_has_one_testcase_per_case_and_a_failure_for_each_failing_one(tmp_
     assert [c.get("name") for c in cases] == ["allowed query", "expects an allow that is a deny"]
     assert cases[0].find("failure") is None
     failure = cases[1].find("failure")
-    assert failure is not None and failure.get("message") == "decision: allowed ≠ denied"
+    assert failure is not None and failure.get("message") == "decision: expected allowed, got denied"
+    assert failure.get("type") == "allowed_mismatch"
     assert "consent_missing" in (failure.text or "") and cases[1].get("line") == "14"
 
 
@@ -158,9 +159,35 @@ def test_json_gives_each_case_its_mismatches_and_the_coverage(tmp_path: Path) ->
     data = json.loads(result.stdout)
     assert (data["passed"], data["failed"], data["ok"]) == (1, 1, False)
     bad = data["cases"][1]
-    assert [m["field"] for m in bad["mismatches"]] == ["allowed", "missing_approvals"]
+    assert [(m["code"], m["path"], m["expected"], m["actual"]) for m in bad["mismatches"]] == [
+        ("allowed_mismatch", "expect.allowed", True, False),
+        ("missing_approvals_mismatch", "expect.missing_approvals", [["general_manager"]], []),
+    ]
+    assert [(m["message"], m["message_en"]) for m in bad["mismatches"]] == [
+        ("决定：期望允许，实际拒绝", "decision: expected allowed, got denied"),
+        ("尚缺审批：期望`general_manager`，实际—", "missing approvals: expected `general_manager`, got —"),
+    ]
     assert bad["decision"]["reasons"][0]["code"] == "consent_missing"
     assert 0 < data["coverage"]["percent"] < 100 and data["coverage"]["total"] == 102
+
+
+def test_each_expectation_has_its_mismatch_code(tmp_path: Path, bundled: zxpolicy.Engine) -> None:
+    text = WRONG.replace(
+        "expect: {allowed: true, missing_approvals: [[general_manager]]}",
+        "expect: {allowed: false, codes: [consent_missing, role_conflict], rules: [Q-04, C-01], obligations: [log_query]}",
+    )
+    (result,) = [r for r in run_suites(bundled, load_suites(suite_files(suite_dir(tmp_path, text)), bundled.document))
+                 if not r.passed]
+    assert [(m.code, m.path) for m in result.mismatches] == [
+        ("codes_missing", "expect.codes"), ("rules_missing", "expect.rules"), ("obligations_mismatch", "expect.obligations"),
+    ]
+    codes, rules, obligations = result.mismatches
+    assert codes.message == "原因代码（须包含）：期望`consent_missing`, `role_conflict`，实际`consent_missing`"
+    assert codes.message_en == "reason codes (must include): expected `consent_missing`, `role_conflict`, got `consent_missing`"
+    assert (rules.expected, rules.actual) == (["Q-04", "C-01"], ["Q-04"])
+    assert obligations.message_en == "obligations: expected `log_query`, got —"
+    assert failure_lines(result, "en")[:3] == [codes.message_en, rules.message_en, obligations.message_en]
+    assert failure_lines(result, "zh")[:3] == [codes.message, rules.message, obligations.message]
 
 
 def test_min_coverage_fails_below_the_threshold(tmp_path: Path) -> None:
@@ -278,7 +305,7 @@ def test_a_bad_case_is_reported_with_file_line_and_field(
     with pytest.raises(SuiteError) as caught:
         load(bundled, folder)
     line = next(n for n, t in enumerate(text.splitlines(), 1) if marker in t and n > ONE_CASE.count("\n"))
-    assert [(p.file.endswith("s.yaml"), p.line, field in p.field, message in p.message) for p in caught.value.problems] == [
+    assert [(p.file.endswith("s.yaml"), p.line, field in p.path, message in p.message_en) for p in caught.value.problems] == [
         (True, line, True, True)
     ], caught.value.problems
     result = run("test", POLICIES, "--suite", folder)
@@ -299,10 +326,12 @@ def test_a_bad_case_is_reported_with_file_line_and_field(
     ids=["naive-at", "tab", "no-cases", "fixture-twice", "fixtures-file-with-at", "fixture-uses"],
 )
 def test_a_bad_suite_file_is_reported_with_its_line(tmp_path: Path, text: str, shared: str | None, where: str, message: str) -> None:
-    result = run("test", POLICIES, "--suite", suite_dir(tmp_path, text, shared), "--json")
+    result = run("test", POLICIES, "--suite", suite_dir(tmp_path, text, shared), "--json", "--lang", "en")
     assert result.exit_code == 2
     assert any(where in line and message in line for line in result.stderr.splitlines()), result.stderr
-    assert json.loads(result.stdout)["ok"] is False
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert any(message in p["message_en"] and p["code"] and p["message"] for p in data["problems"]), data
 
 
 # -- what coverage counts --------------------------------------------------------------------------
@@ -380,13 +409,13 @@ def test_a_broken_fixtures_file_is_reported_once_and_not_as_missing_names(tmp_pa
     folder = suite_dir(tmp_path, text, "fixtures:\n  resources:\n    shared-report: {id: r, kind: credit_report\n")
     with pytest.raises(SuiteError) as caught:
         load(bundled, folder)
-    assert [(Path(p.file).name, "not valid YAML" in p.message) for p in caught.value.problems] == [("fixtures.yaml", True)]
+    assert [(Path(p.file).name, "not valid YAML" in p.message_en) for p in caught.value.problems] == [("fixtures.yaml", True)]
     (folder / "fixtures.yaml").write_text(
         "fixtures:\n  resources:\n    shared-report: {use: report}\n", encoding="utf-8"
     )
     with pytest.raises(SuiteError) as caught:
         load(bundled, folder)
-    assert [(Path(p.file).name, p.line, p.field) for p in caught.value.problems] == [
+    assert [(Path(p.file).name, p.line, p.path) for p in caught.value.problems] == [
         ("fixtures.yaml", 3, "fixtures.resources.shared-report.use")
     ]
 

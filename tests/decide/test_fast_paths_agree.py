@@ -234,7 +234,7 @@ def _approval_sets(draw: Any) -> tuple[ReadApproval, ...]:
         held = sorted(approver.roles) if approver is not None and approver.roles else list(_ROLES)
         got.append(ReadApproval(
             approver, pid, draw(st.sampled_from(held) | st.sampled_from(_ROLES)),
-            _T0 + timedelta(hours=draw(st.integers(0, 5))), draw(st.sampled_from(["r", "r", "r", "other"])), "x",
+            _T0 + timedelta(hours=draw(st.integers(0, 5))), draw(st.sampled_from(["r", "r", "r", "other"])), "x", pid,
         ))
     return tuple(sorted(got, key=lambda ap: (ap.at, ap.approver_id, ap.role, ap.resource_id, ap.action)))
 
@@ -352,9 +352,9 @@ def test_a_requester_id_that_equals_nothing_cannot_pass_for_another_approver() -
         Approval("u-riskoff-east", "risk_control_officer", AT - timedelta(hours=1), "arc-1", "view"),
     ]
     resource = Resource("arc-1", "customer_archive", "ordinary", "east-1")
-    honest = Subject("u-head-east1", ("client_developer",), "east-1")
+    honest = Subject("u-head-east1", ("department_head",), "east-1")  # as the assignments give it
     assert "self_approval" in ENGINE.check(honest, resource, "loan_review", action="view", approvals=chain, at=AT).codes
-    requester = Subject(NeverEqual("u-head-east1"), ("client_developer",), "east-1")
+    requester = Subject(NeverEqual("u-head-east1"), ("department_head",), "east-1")
     decision = ENGINE.check(requester, resource, "loan_review", action="view", approvals=chain, at=AT)
     assert not decision.allowed and decision.codes == ("invalid_request",)
     assert "`subject.id`" in decision.reasons[0].message_en

@@ -51,7 +51,7 @@ def test_step_grants_word_the_reason_as_approved_by_does(who: str) -> None:
     assert steps
     for step in steps:
         for role in step.roles:
-            ap = ReadApproval(None, who, role, AT, "r", "view")
+            ap = ReadApproval(None, who, role, AT, "r", "view", who)
             slow = t.messages.reason("granted", step.cite, approved_by(ap, step, t, "zh"), approved_by(ap, step, t, "en"))
             assert grants.reason(step, ap) == slow
             assert grants.reason(step, ap) == slow  # prepared the first time, reused the second
@@ -61,7 +61,7 @@ def test_step_grants_take_the_slow_way_when_a_text_holds_the_mark() -> None:
     t = ENGINE.tables
     step = _steps()[0]
     marked = dataclasses.replace(step, cite=dataclasses.replace(step.cite, zh="规则\x00标题", en="rule\x00title"))
-    ap = ReadApproval(None, "u-1", step.roles[0], AT, "r", "view")
+    ap = ReadApproval(None, "u-1", step.roles[0], AT, "r", "view", "u-1")
     slow = t.messages.reason("granted", marked.cite, approved_by(ap, marked, t, "zh"), approved_by(ap, marked, t, "en"))
     grants = StepGrants(t)
     assert grants._prepare(marked, ap.role) == ()  # no texts to join into: the slow way

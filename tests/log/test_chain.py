@@ -52,7 +52,7 @@ def _finding(b: Backend, label: str):  # type: ignore[no-untyped-def]
         r = CliRunner().invoke(main, ["log", "verify", b.target(label), "--json"])
         assert r.exit_code == (0 if v.ok else 1)
         f = json.loads(r.stdout)["finding"]
-        assert (f and (f["seq"], f["kind"], f["decision_id"])) == (v.finding and (v.finding.seq, v.finding.kind, v.finding.decision_id))
+        assert (f and (f["seq"], f["code"], f["decision_id"])) == (v.finding and (v.finding.seq, v.finding.code, v.finding.decision_id))
     return v
 
 
@@ -87,7 +87,7 @@ def test_an_edited_record_is_named(log: tuple[Backend, str]) -> None:
     edited = json.dumps({**json.loads(body), "purpose": "legal"}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     b.sql(label, "UPDATE {d} SET body = ? WHERE seq = 4321", (edited,))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind, f.decision_id) == (4321, "edited", _id(b, label, 4321))
+    assert f is not None and (f.seq, f.code, f.decision_id) == (4321, "edited", _id(b, label, 4321))
 
 
 def test_an_edited_record_with_its_hash_recomputed_breaks_the_next_link(log: tuple[Backend, str]) -> None:
@@ -96,23 +96,23 @@ def test_an_edited_record_with_its_hash_recomputed_breaks_the_next_link(log: tup
     edited = body.replace('"allowed":false', '"allowed":true')
     b.sql(label, "UPDATE {d} SET body = ?, hash = ? WHERE seq = 4321", (edited, chain_hash(prev, edited)))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (4322, "unlinked")
-    assert "4321" in f.message
+    assert f is not None and (f.seq, f.code) == (4322, "unlinked")
+    assert "record 4321" in f.message_en and "第4321条" in f.message
 
 
 def test_an_edited_time_column_is_caught(log: tuple[Backend, str]) -> None:
     b, label = log
     b.sql(label, "UPDATE {d} SET at = ? WHERE seq = 77", ("2026-11-28T02:00:00.000000+00:00",))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (77, "edited")
+    assert f is not None and (f.seq, f.code) == (77, "edited")
 
 
 def test_a_deleted_record_is_named(log: tuple[Backend, str]) -> None:
     b, label = log
     b.sql(label, "DELETE FROM {d} WHERE seq = 5000")
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (5000, "deleted")
-    assert _id(b, label, 5001) in f.message
+    assert f is not None and (f.seq, f.code) == (5000, "deleted")
+    assert _id(b, label, 5001) in f.message_en and _id(b, label, 5001) in f.message
 
 
 def test_a_deleted_record_with_the_rest_renumbered_is_caught(log: tuple[Backend, str]) -> None:
@@ -123,7 +123,7 @@ def test_a_deleted_record_with_the_rest_renumbered_is_caught(log: tuple[Backend,
     b.sql(label, "UPDATE {d} SET seq = -seq WHERE seq < 0")
     b.sql(label, "UPDATE {h} SET seq = seq - 1")
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (5000, "unlinked")
+    assert f is not None and (f.seq, f.code) == (5000, "unlinked")
     assert f.decision_id != gone
 
 
@@ -131,7 +131,7 @@ def test_the_last_records_deleted_are_caught_by_the_head(log: tuple[Backend, str
     b, label = log
     b.sql(label, "DELETE FROM {d} WHERE seq > ?", (N - 2,))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (N - 1, "head")
+    assert f is not None and (f.seq, f.code) == (N - 1, "head")
 
 
 def test_an_inserted_record_is_named(log: tuple[Backend, str]) -> None:
@@ -145,14 +145,14 @@ def test_an_inserted_record_is_named(log: tuple[Backend, str]) -> None:
     b.sql(label, "INSERT INTO {d} (seq, decision_id, at, body, prev_hash, hash) VALUES (6000, ?, ?, ?, ?, ?)",
           (forged["decision_id"], forged["at"], body, prev, chain_hash(prev, body)))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind, f.decision_id) == (6000, "inserted", forged["decision_id"])
+    assert f is not None and (f.seq, f.code, f.decision_id) == (6000, "inserted", forged["decision_id"])
 
 
 def test_a_record_appended_by_hand_is_named(log: tuple[Backend, str]) -> None:
     b, label = log
     b.sql(label, "INSERT INTO {d} SELECT ?, decision_id, at, body, prev_hash, hash FROM {d} WHERE seq = 10", (N + 1,))
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.kind) == (N + 1, "unlinked")
+    assert f is not None and (f.seq, f.code) == (N + 1, "unlinked")
 
 
 def test_reordered_records_are_named(log: tuple[Backend, str]) -> None:
@@ -162,7 +162,7 @@ def test_reordered_records_are_named(log: tuple[Backend, str]) -> None:
     b.sql(label, "UPDATE {d} SET seq = 7000 WHERE seq = 7001")
     b.sql(label, "UPDATE {d} SET seq = 7001 WHERE seq = -1")
     f = _finding(b, label).finding
-    assert f is not None and (f.seq, f.decision_id, f.kind) == (7000, moved, "unlinked")
+    assert f is not None and (f.seq, f.decision_id, f.code) == (7000, moved, "unlinked")
 
 
 def test_an_anchor_catches_a_rewritten_chain(log: tuple[Backend, str]) -> None:
@@ -187,7 +187,7 @@ def test_an_anchor_catches_a_rewritten_chain(log: tuple[Backend, str]) -> None:
         f = verify_chain(store, anchor=anchor).finding
     finally:
         store.close()
-    assert f is not None and (f.seq, f.kind) == (9000, "anchor")
+    assert f is not None and (f.seq, f.code) == (9000, "anchor")
 
 
 def test_cli_names_the_record(tmp_path: Path) -> None:
@@ -207,8 +207,12 @@ def test_cli_names_the_record(tmp_path: Path) -> None:
     bad = runner.invoke(main, ["log", "verify", str(db), "--json"])
     assert bad.exit_code == 1
     data = json.loads(bad.stdout)
-    assert data["ok"] is False and data["finding"]["seq"] == 150 and data["finding"]["kind"] == "deleted"
+    assert data["ok"] is False and data["finding"]["seq"] == 150 and data["finding"]["code"] == "deleted"
+    assert list(data["finding"]) == ["code", "message", "message_en", "seq", "decision_id"]
+    assert "第150条被删除" in data["finding"]["message"] and "record 150 was deleted" in data["finding"]["message_en"]
     zh = runner.invoke(main, ["log", "verify", str(db)])
     assert zh.exit_code == 1 and "第150条被删除" in zh.stdout
+    en = runner.invoke(main, ["log", "verify", str(db), "--lang", "en"])
+    assert en.exit_code == 1 and "TAMPERED: record 150 was deleted" in en.stdout
     assert runner.invoke(main, ["log", "verify", str(tmp_path / "none.db")]).exit_code == 2
     assert runner.invoke(main, ["log", "verify", str(db), "--anchor", "12:abc"]).exit_code == 2

@@ -1,7 +1,7 @@
 """A corpus of broken policy files.
 
 Each case edits one file of a copy of the default policy and says which problem loading must
-report: its file, its line, (a part of) its field and (a part of) its message. The expected line is
+report: its file, its line, (a part of) its path and (a part of) its English message. The expected line is
 found in the edited file by the test, never hard-coded, so that the cases keep working as the
 default policy changes; but the line is asserted exactly.
 """
@@ -89,8 +89,8 @@ class Case(NamedTuple):
     edit: Callable[[Path], None]
     expect_file: str  # "{root}" / "{root_name}" stand for the policy directory's path / name
     expect_line: Line | int  # 0: a problem that is not in one place of a file
-    field: str  # a substring of the problem's field ("" for a problem without a field)
-    message: str  # a substring of the problem's message
+    field: str  # a substring of the problem's path ("" for a problem without a path)
+    message: str  # a substring of the problem's English message (`message_en`)
 
 
 CASES: list[Case] = [
@@ -526,7 +526,7 @@ def _expected_file(case: Case, root: Path) -> str:
 
 
 def _matching(problems: tuple[PolicyProblem, ...], file: str, field: str, message: str) -> list[PolicyProblem]:
-    return [p for p in problems if p.file == file and field in p.field and message in p.message]
+    return [p for p in problems if p.file == file and field in p.path and message in p.message_en]
 
 
 def _listing(problems: tuple[PolicyProblem, ...]) -> str:
@@ -563,13 +563,16 @@ def test_broken_policy_is_reported_where_it_is_broken(policy_copy: Path, case: C
     else:
         assert problem.column == 0
         assert str(problem).startswith(f"{file}: ")
-    # `str(problem)` is `file:line:col: field: message`, without the field when there is none.
-    if problem.field:
-        assert str(problem).endswith(f": {problem.field}: {problem.message}")
-    else:
-        assert str(problem).endswith(f": {problem.message}")
-    # The error's own text lists the problem too.
+    # `str(problem)` is `file:line:col: path: [code] message_en`, without the path when there is
+    # none; `text(lang)` is the same for people, without the code, in Chinese by default.
+    shown = f"{problem.path}: " if problem.path else ""
+    assert str(problem).endswith(f": {shown}[{problem.code}] {problem.message_en}")
+    assert problem.text("en") == str(problem).replace(f"[{problem.code}] ", "")
+    assert problem.text() == problem.text("zh") == problem.text("en").replace(problem.message_en, problem.message)
+    # The error's own text lists the problem too, and so does its text for people.
     assert str(problem) in str(error)
+    assert f"  {problem.text()}" in error.text().splitlines()
+    assert f"  {problem.text('en')}" in error.text("en").splitlines()
 
 
 @pytest.mark.parametrize("case_id", sorted(EXACT_FIELDS))
@@ -578,15 +581,16 @@ def test_field_names_exactly_what_is_wrong(policy_copy: Path, case_id: str) -> N
     error = _break(policy_copy, case)
     found = _matching(error.problems, _expected_file(case, policy_copy), case.field, case.message)
     assert found, _listing(error.problems)
-    assert found[0].field == EXACT_FIELDS[case_id], str(found[0])
+    assert found[0].path == EXACT_FIELDS[case_id], str(found[0])
 
 
 def test_yaml_error_message_is_readable(policy_copy: Path) -> None:
     # The message names the problem, not the parser's internals.
     error = _break(policy_copy, BY_ID["yaml_control_character"])
     (problem,) = error.problems
-    assert "<unicode string>" not in problem.message
-    assert "\n" not in problem.message
+    for message in (problem.message, problem.message_en):
+        assert "<unicode string>" not in message
+        assert "\n" not in message
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,14 +636,14 @@ def test_a_yml_file_is_read_too(policy_copy: Path) -> None:
     (policy_copy / "extra.yml").write_text("orgz: []\n", encoding="utf-8")
     with pytest.raises(PolicyError) as info:
         zxpolicy.load(policy_copy)
-    assert [(p.file, p.line, p.field) for p in info.value.problems] == [("extra.yml", 1, "orgz")]
+    assert [(p.file, p.line, p.path) for p in info.value.problems] == [("extra.yml", 1, "orgz")]
 
 
 def test_a_path_that_is_not_a_directory(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         zxpolicy.load(tmp_path / "missing")
     (problem,) = info.value.problems
-    assert problem.message == "not a directory"
+    assert (problem.code, problem.message, problem.message_en) == ("not_a_directory", "不是目录", "not a directory")
     assert problem.line == 0
 
 
@@ -695,5 +699,5 @@ def test_a_missing_file_does_not_load_as_an_empty_section(policy_copy: Path, sec
     (policy_copy / section_file).unlink()
     with pytest.raises(PolicyError) as info:
         zxpolicy.load(policy_copy)
-    assert [p.field for p in info.value.problems] == [section]
+    assert [p.path for p in info.value.problems] == [section]
     assert f"missing section `{section}`" in str(info.value)

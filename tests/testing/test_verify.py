@@ -132,7 +132,10 @@ def test_verify_catches_a_policy_mutant_with_a_runnable_counterexample(policy_co
     data = json.loads(result.stdout)
     (failed,) = [i for i in data["invariants"] if not i["passed"]]
     assert failed["id"] == expected and failed["clause"]
-    cases = failed["counterexample"]["requests"]
+    found = failed["counterexample"]
+    assert list(found) == ["code", "message", "message_en", "requests"]
+    assert found["code"] == failed["kind"] and found["message"] and found["message_en"]
+    cases = found["requests"]
     assert cases
     for n, case in enumerate(cases):
         # The printed request, fed to `zxpolicy check` on the mutant, gets the decision shown.
@@ -186,6 +189,7 @@ def test_junit_output_carries_the_failure(policy_copy: Path, tmp_path: Path) -> 
     assert cases["INV-01 deny_by_default"].find("failure") is None
     failure = cases["INV-14 requires_approvals"].find("failure")
     assert failure is not None and "制度 第22条" in (failure.get("message") or "")
+    assert "a different approver for each of: `credit_info_supervisor`" in (failure.get("message") or "")
     request = json.loads((failure.text or "").split("\n", 1)[1])
     assert request["action"] == "provide_external"
 
@@ -208,7 +212,8 @@ def test_verify_catches_an_approver_filling_two_steps(monkeypatch: pytest.Monkey
     mutant = zxpolicy.load(POLICIES)
     report = verify(mutant, only=["INV-06"])
     (result,) = report.results
-    assert result.violation is not None and "filling two steps" in result.violation.message
+    assert result.violation is not None and "filling two steps" in result.violation.message_en
+    assert result.violation.code == "one_approver_per_step" and "审批了两个环节" in result.violation.message
     ((request, decision),) = result.violation.cases
     request = _json_round_trip(request)
     assert mutant.check(**request).allowed and decision.allowed

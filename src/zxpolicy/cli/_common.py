@@ -33,14 +33,22 @@ def policy_dir(given: str | None) -> Path:
     return directory
 
 
-def load_engine(given: str | None, log: DecisionLog | None = None) -> Engine:
-    """Load the policy; a policy that does not load prints its problems and exits 2."""
+def load_engine(given: str | None, log: DecisionLog | None = None, lang: str | None = None) -> Engine:
+    """Load the policy; a policy that does not load prints its problems and exits 2. They are in
+    ``lang``, by default the command's ``--lang`` (Chinese for a command without one)."""
     directory = policy_dir(given)
     try:
         return load(directory, log=log)
     except PolicyError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(exc.text(lang or command_lang()), err=True)
         sys.exit(EXIT_ERROR)
+
+
+def command_lang() -> str:
+    """The running command's ``--lang``; ``zh`` outside a command or for one without it."""
+    ctx = click.get_current_context(silent=True)
+    lang = ctx.params.get("lang") if ctx is not None else None
+    return lang if lang in ("zh", "en") else "zh"
 
 
 def read_json(source: str, what: str) -> Any:

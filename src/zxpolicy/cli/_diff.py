@@ -62,7 +62,10 @@ def diff(old: str, new: str, allow_widening: bool, max_classes: int, lang: str, 
         with tempfile.TemporaryDirectory(prefix="zxpolicy-diff-") as tmp:
             engines = _load(old, Path(tmp), "old"), _load(new, Path(tmp), "new")
             result = diff_policies(*engines, max_classes=max_classes)
-    except (PolicyError, DiffError, RevisionError) as exc:
+    except PolicyError as exc:
+        click.echo(exc.text(lang), err=True)
+        sys.exit(EXIT_ERROR)
+    except (DiffError, RevisionError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
     if as_json:

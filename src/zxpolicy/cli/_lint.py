@@ -45,7 +45,7 @@ def lint(directory: str | None, strict: bool, lang: str, as_json: bool) -> None:
     try:
         warnings = lint_directory(path)
     except PolicyError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(exc.text(lang), err=True)
         sys.exit(EXIT_ERROR)
     if as_json:
         echo_json([w.to_dict() for w in warnings])

@@ -15,6 +15,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from .._diagnostic import localized
 from .._errors import PolicyError
 from ..log import (
     FLAGS,
@@ -56,13 +57,14 @@ def _open(target: str) -> LogStore:
     return open_log_or_exit(target)
 
 
-def _settings(policy: str | None) -> tuple[Any, dict[str, tuple[str, str]]]:
-    """The policy's reporting settings, and its organisations' names."""
+def _settings(policy: str | None, lang: str) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """The policy's reporting settings, and its organisations' names. A policy that does not load
+    prints its problems in ``lang`` and exits 2."""
     try:
         doc = load_policy(policy_dir(policy)).document
         return review_settings(doc), {o.id: (o.zh, o.en) for o in doc.orgs}
     except PolicyError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(exc.text(lang), err=True)
     except LookupError as exc:
         click.echo(str(exc.args[0]), err=True)
     sys.exit(EXIT_ERROR)
@@ -115,14 +117,13 @@ def verify_command(target: str, anchor: str | None, lang: str, as_json: bool) ->
     if as_json:
         echo_json({
             "ok": v.ok, "records": v.records, "head": {"seq": v.head_seq, "hash": v.head_hash},
-            "finding": None if f is None else {"seq": f.seq, "decision_id": f.decision_id, "kind": f.kind,
-                                               "message": f.message_zh if zh else f.message},
+            "finding": None if f is None else f.to_dict(),
         })
     elif f is None:
         click.echo(f"完好：{v.records} 条记录；链头 {v.head_seq}:{v.head_hash}" if zh
                    else f"intact: {v.records} records; head {v.head_seq}:{v.head_hash}")
     else:
-        click.echo(("已被篡改：" if zh else "TAMPERED: ") + (f.message_zh if zh else f.message))
+        click.echo(("已被篡改：" if zh else "TAMPERED: ") + localized(f, lang))
     sys.exit(0 if v.ok else EXIT_DENIED)
 
 
@@ -153,7 +154,7 @@ def daily_check_command(target: str, day: Any, policy: str | None, mask: bool, f
       zxpolicy log daily-check decisions.db --date 2026-11-27
       zxpolicy log daily-check decisions.db --date 2026-11-27 --mask --csv > 2026-11-27.csv
     """
-    settings, _ = _settings(policy)
+    settings, _ = _settings(policy, lang)
     store = _open(target)
     try:
         rows = daily_check(store, settings, day.date(), progress=_progress("daily-check"))
@@ -228,7 +229,7 @@ def monthly_report_command(target: str, month: Any, policy: str | None, counts: 
       zxpolicy log monthly-report decisions.db --month 2026-11 --count illegal_provision=0 \\
           --count misuse=0 --count report_leak=0 > 2026-11.md
     """
-    settings, orgs = _settings(policy)
+    settings, orgs = _settings(policy, lang)
     recorded: dict[str, int] = {}
     ids = {c.id: c.source for c in settings.categories}
     for item in counts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -45,15 +44,15 @@ def test_command(
       zxpolicy test policies --coverage
       zxpolicy test --min-coverage 100 --junit report.xml --lang en
     """
-    engine = load_engine(directory)
+    engine = load_engine(directory, lang=lang)
     try:
         report = run_tests(engine, suite)
     except SuiteError as exc:
         if as_json:
-            echo_json({"ok": False, "problems": [dataclasses.asdict(p) for p in exc.problems]})
+            echo_json({"ok": False, "problems": [p.to_dict() for p in exc.problems]})
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        click.echo(str(exc).splitlines()[0], err=True)
+            click.echo(problem.text(lang), err=True)
+        click.echo(exc.head(lang), err=True)
         sys.exit(EXIT_ERROR)
     results, cov = list(report.results), report.coverage
     low = min_coverage is not None and cov.percent < min_coverage

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import click
@@ -21,7 +20,9 @@ def validate(directory: str | None, lang: str, as_json: bool) -> None:
     """Check a policy directory; print every problem with its file, line and column.
 
     DIRECTORY defaults to $ZXPOLICY_POLICY_DIR, else ./policies if it exists, else the bundled
-    policy. Exit 0 when it loads, 1 when it does not. The problems themselves are in English.
+    policy. Exit 0 when it loads, 1 when it does not. Each problem is printed as
+    `file:line:column: path: message` in --lang (Chinese by default); --json gives each one's
+    `code`, `message` (Chinese), `message_en`, `file`, `line`, `column` and `path`.
 
     \b
     Example:
@@ -33,10 +34,10 @@ def validate(directory: str | None, lang: str, as_json: bool) -> None:
         loaded = load_policy(path)
     except PolicyError as exc:
         if as_json:
-            echo_json({"ok": False, "problems": [dataclasses.asdict(p) for p in exc.problems]})
+            echo_json({"ok": False, "problems": [p.to_dict() for p in exc.problems]})
         else:
             for problem in exc.problems:
-                click.echo(str(problem))
+                click.echo(problem.text(lang))
             n = len(exc.problems)
             click.echo(f"{n} 个问题" if lang == "zh" else f"{n} problem{'s' if n != 1 else ''}", err=True)
         sys.exit(EXIT_DENIED)

@@ -8,6 +8,8 @@ obligations). The tables are immutable; a new policy builds new tables.
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from string import Formatter
@@ -31,6 +33,9 @@ class Person:
     id: str
     roles: frozenset[str]  # the roles of the policy the person holds; others grant nothing
     org: str
+    # Who holds the id, as one approver: the first id of the assignments whose `person` it shares
+    # (directly or through a list of people), for an id that shares one; "" for the id itself.
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Vocabulary:
     actions: frozenset[str]
     people: Mapping[str, Person]  # the assignments, by id
     aliases: Mapping[str, str]  # Chinese labels → ids, for hints only
+    # settings.identities is `assignments_only`: an id not in `people` is no one (README, "Trust model")
+    assignments_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +202,10 @@ def compile_policy(doc: PolicyDocument) -> Tables:
     requirements = _requirements(doc, cite, role_label)
     credit = frozenset(k.id for k in doc.kinds if k.credit_information)
     role_sets: dict[tuple[str, ...], frozenset[str]] = {}  # people share their role sets: a few, for 100k people
+    keys = person_keys(doc)
     people = {
-        a.id: Person(a.id, role_sets.setdefault(tuple(a.roles), frozenset(a.roles)), a.org) for a in doc.assignments
+        a.id: Person(a.id, role_sets.setdefault(tuple(a.roles), frozenset(a.roles)), a.org, keys.get(a.id, ""))
+        for a in doc.assignments
     }
     vocabulary = Vocabulary(
         roles=frozenset(role_label),
@@ -212,6 +221,7 @@ def compile_policy(doc: PolicyDocument) -> Tables:
                 for x in section
             }
         ),
+        assignments_only=doc.settings.identities == "assignments_only",
     )
     return Tables(
         vocabulary=vocabulary,
@@ -235,6 +245,38 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         engine=Cite(ENGINE_RULE, ENGINE_CLAUSE, "请求须可识别", "the request must be readable"),
         messages=messages,
     )
+
+
+def person_keys(doc: PolicyDocument) -> dict[str, str]:
+    """Id → the first id (in file order) held by the same person, for every id that shares its
+    ``person`` with another id: such ids are one approver (no self-approval under another id, one
+    step each). A ``person`` list joins everyone named in it, and each person is compared by
+    ``_person_name``: wrongly taking two people for one only refuses approvals, never grants."""
+    assignments = doc.assignments
+    first: dict[str, int] = {}  # a person → the first assignment naming them
+    parent = list(range(len(assignments)))  # union-find over the assignments; a root is its group's first
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(assignments):
+        names = [a.person] if isinstance(a.person, str) else list(a.person or ())
+        for name in names:
+            j = first.setdefault(_person_name(name), i)
+            ri, rj = root(i), root(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    roots = [root(i) for i in range(len(assignments))]
+    size = Counter(roots)
+    return {a.id: assignments[r].id for a, r in zip(assignments, roots) if size[r] > 1}
+
+
+def _person_name(name: str) -> str:
+    """A person's name or number as compared: width, case and surrounding space ignored."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _requirements(

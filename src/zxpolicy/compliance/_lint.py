@@ -31,23 +31,25 @@ CODES = (
 
 @dataclass(frozen=True, slots=True)
 class LintWarning:
+    """One warning, in the diagnostic shape (see ``zxpolicy._diagnostic``)."""
+
     code: str
+    message: str  # Chinese
+    message_en: str
     file: str
     line: int
     column: int
-    field: str  # dotted path, e.g. ``assignments[13].roles``
-    message: str
-    message_en: str
+    path: str  # dotted path into the document, e.g. ``assignments[13].roles``
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "code": self.code, "file": self.file, "line": self.line, "column": self.column,
-            "field": self.field, "message": self.message, "message_en": self.message_en,
+            "code": self.code, "message": self.message, "message_en": self.message_en,
+            "file": self.file, "line": self.line, "column": self.column, "path": self.path,
         }
 
     def render(self, lang: str) -> str:
-        text = self.message if lang == "zh" else self.message_en
-        return f"{self.file}:{self.line}:{self.column}: {self.field}: {self.code}: {text}"
+        text = self.message_en if lang == "en" else self.message
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.code}: {text}"
 
 
 Path_ = tuple[str | int, ...]
@@ -64,7 +66,7 @@ def lint(policy: LoadedPolicy) -> list[LintWarning]:
     for code, path, zh, en in _found(policy.document):
         doc = policy.files.get(str(path[0]))
         line, column = doc.position(path) if doc else (0, 0)
-        out.append(LintWarning(code, doc.file if doc else str(path[0]), line, column, _dotted(path), zh, en))
+        out.append(LintWarning(code, zh, en, doc.file if doc else str(path[0]), line, column, _dotted(path)))
     return out
 
 

@@ -4,8 +4,9 @@ A suite file has a default time ``at``, named ``fixtures`` (subjects, resources,
 approvals) and ``cases``. A case gives a request in ``check``'s shape — a field may name a
 fixture, or ``use`` one and override some of its fields — and what it ``expect``s. A
 ``fixtures.yaml`` beside the suites gives fixtures to all of them. Files are checked with the same
-care as policy files (strict types, unknown keys, every problem with its file, line and column),
-and names and ids are checked against the policy the suite runs on.
+care as policy files (strict types, unknown keys, every problem with its code, its message in
+Chinese and English, file, line and column; the codes are in ``POLICY_PROBLEM_CODES``), and names
+and ids are checked against the policy the suite runs on.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from ..decide import KEYWORDS
 from ..policy import (
     PolicyDocument,
     YamlDocument,
-    dotted,
+    duplicate_keys,
     missing_beside,
+    not_utf8,
     problem_at,
     pydantic_problem,
     read_yaml,
+    unreadable,
     yaml_problem,
 )
 from ._suite_format import ApprovalIn, Expect, Fixtures, SubjectIn, SuiteFile
@@ -38,6 +41,14 @@ from ._suite_format import ApprovalIn, Expect, Fixtures, SubjectIn, SuiteFile
 FIXTURES_FILE = "fixtures.yaml"
 
 Where = tuple[str | int, ...]
+
+# A fixture section's name in the messages: Chinese, English.
+_FIXTURE_WORDS = {
+    "subjects": ("主体", "subject"),
+    "resources": ("资料", "resource"),
+    "consents": ("授权", "consent"),
+    "approvals": ("审批", "approval"),
+}
 
 _REQUIRED = {
     "subjects": ("id", "roles", "org"),
@@ -122,45 +133,61 @@ def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: 
         text = path.read_text(encoding="utf-8")
         doc = read_yaml(text, shown)
     except UnicodeDecodeError:
-        problems.append(PolicyProblem(shown, 0, 0, "", "not UTF-8 text; save the file as UTF-8"))
+        problems.append(not_utf8(shown))
         return None
     except OSError as exc:
-        problems.append(PolicyProblem(shown, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
+        problems.append(unreadable(shown, exc))
         return None
     except yaml.YAMLError as exc:
-        p = yaml_problem(path, text, exc)
-        problems.append(PolicyProblem(shown, p.line, p.column, p.field, p.message))
+        problems.append(yaml_problem(path, text, exc, shown))
         return None
     if not isinstance(doc.data, dict):
-        problems.append(problem_at(doc, (), "", "a suite file must be a mapping of `at`, `fixtures` and `cases`"))
+        problems.append(problem_at(
+            doc, (), "suite_not_mapping", "套件文件须是由`at`、`fixtures`和`cases`组成的映射",
+            "a suite file must be a mapping of `at`, `fixtures` and `cases`",
+        ))
         return None
     start = len(problems)
-    for dup in doc.duplicates:
-        problems.append(problem_at(doc, dup, dotted(dup), "key given twice in one mapping", key=True))
+    problems.extend(duplicate_keys(doc))
     try:
         model = SuiteFile.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        owner = {key: doc for key in SuiteFile.model_fields}
+        # every top-level key stands in this file (an unknown one too: it is reported where it is)
+        owner = dict.fromkeys([*SuiteFile.model_fields, *map(str, doc.data)], doc)
         for err in _renamed(errors):
             problems.append(pydantic_problem(tuple(err["loc"]), err, owner, Path(shown), missing_beside(err, errors)))
         return None
     for section in Fixtures.model_fields:
         for name, spec in getattr(model.fixtures, section).items():
             if spec.use is not None:
-                problems.append(problem_at(doc, ("fixtures", section, name, "use"), f"fixtures.{section}.{name}.use",
-                                    "a fixture cannot `use` another; give its fields"))
+                problems.append(problem_at(
+                    doc, ("fixtures", section, name, "use"), "fixture_uses_fixture",
+                    "夹具不能`use`另一个夹具；请直接写出它的字段", "a fixture cannot `use` another; give its fields",
+                ))
     if fixtures_only:
         for key in ("name", "at", "cases"):
             if key in doc.data:
-                problems.append(problem_at(doc, (key,), key, f"`{FIXTURES_FILE}` holds only `fixtures`", key=True))
+                problems.append(problem_at(
+                    doc, (key,), "fixtures_file_extra_key", f"`{FIXTURES_FILE}`只能写`fixtures`",
+                    f"`{FIXTURES_FILE}` holds only `fixtures`", key=True,
+                ))
     else:
         if model.cases is None:
-            problems.append(problem_at(doc, (), "cases", "missing field `cases`: a suite needs at least one case"))
+            problems.append(problem_at(
+                doc, (), "missing_field", "缺少字段`cases`：一个套件至少要有一个用例",
+                "missing field `cases`: a suite needs at least one case", path="cases",
+            ))
         if model.at is None:
-            problems.append(problem_at(doc, (), "at", "missing field `at`: the time of every case that gives none"))
+            problems.append(problem_at(
+                doc, (), "missing_field", "缺少字段`at`：没有写时间的用例都用这个时间",
+                "missing field `at`: the time of every case that gives none", path="at",
+            ))
         elif not _aware(model.at):
-            problems.append(problem_at(doc, ("at",), "at", f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`"))
+            problems.append(problem_at(
+                doc, ("at",), "time_without_offset", f"应为带时区偏移（`+08:00`）的 ISO 8601 时间，实际为`{model.at}`",
+                f"expected an ISO 8601 time with an offset (`+08:00`), got `{model.at}`",
+            ))
     # A suite's cases are still checked, so that every problem is reported at once; fixtures
     # with a problem are not used (each case using them would be reported as well).
     return None if doc.duplicates or (fixtures_only and len(problems) > start) else (doc, model)
@@ -199,11 +226,13 @@ class _Resolver:
             own: dict[str, BaseModel] = dict(getattr(model.fixtures, section))
             common: dict[str, BaseModel] = dict(getattr(shared[1].fixtures, section)) if shared else {}
             for name in own.keys() & common.keys():
-                self.fail(("fixtures", section, name), f"fixture `{name}` is also in `{FIXTURES_FILE}`; rename one", key=True)
+                self.fail(("fixtures", section, name), "fixture_defined_twice",
+                          f"夹具`{name}`也在`{FIXTURES_FILE}`中；请给其中一个改名",
+                          f"fixture `{name}` is also in `{FIXTURES_FILE}`; rename one", key=True)
             self.fixtures[section] = {**common, **own}
 
-    def fail(self, where: Where, message: str, key: bool = False) -> None:
-        self.problems.append(problem_at(self.doc, where, dotted(where), message, key=key))
+    def fail(self, where: Where, code: str, message: str, message_en: str, key: bool = False) -> None:
+        self.problems.append(problem_at(self.doc, where, code, message, message_en, key=key))
 
     def suite(self) -> Suite | None:
         start = len(self.problems)
@@ -212,7 +241,8 @@ class _Resolver:
         for i, case in enumerate(self.model.cases or []):
             where: Where = ("cases", i)
             if case.name in seen:
-                self.fail((*where, "name"), f"another case is named `{case.name}`; case names are unique in a file")
+                self.fail((*where, "name"), "duplicate_case_name", f"已有用例名为`{case.name}`；同一文件中的用例名不能重复",
+                          f"another case is named `{case.name}`; case names are unique in a file")
             seen.add(case.name)
             self._check_expect(case.expect, (*where, "expect"))
             subject = self._subject(case.subject, (*where, "subject"))
@@ -238,14 +268,17 @@ class _Resolver:
         if use is not None:
             table = self.fixtures[section]
             if use not in table:
-                self.fail((*where, "use"), f"no {section[:-1]} fixture `{use}`; {hint(use, table)}")
+                noun_zh, noun_en = _FIXTURE_WORDS[section]
+                self.fail((*where, "use"), "unknown_fixture", f"没有名为`{use}`的{noun_zh}夹具；{hint(use, table, lang='zh')}",
+                          f"no {noun_en} fixture `{use}`; {hint(use, table)}")
                 return None
             base = self._given(table[use])
         merged = {k: v for k, v in {**base, **self._given(spec)}.items() if v is not None}
         missing = [f for f in _REQUIRED[section] if f not in merged]
         if missing:
+            source_zh = f"（夹具`{use}`和用例都没有给出）" if use else ""
             source = f" (neither fixture `{use}` nor the case gives it)" if use else ""
-            self.fail(where, f"missing field `{missing[0]}`{source}")
+            self.fail(where, "missing_field", f"缺少字段`{missing[0]}`{source_zh}", f"missing field `{missing[0]}`{source}")
             return None
         return merged
 
@@ -257,7 +290,8 @@ class _Resolver:
             if not given:
                 return spec.use  # the engine looks the id up (an unknown one is `unknown_subject`)
             if spec.use not in self.people:
-                self.fail((*where, "use"), f"`{spec.use}` is neither a subject fixture nor an id of the assignments")
+                self.fail((*where, "use"), "subject_not_found", f"`{spec.use}`既不是主体夹具，也不是 assignments 中的 id",
+                          f"`{spec.use}` is neither a subject fixture nor an id of the assignments")
                 return None
             merged = {k: v for k, v in {**self.people[spec.use], **given}.items() if v is not None}
             return merged
@@ -274,16 +308,18 @@ class _Resolver:
     def _check_expect(self, expect: Expect, where: Where) -> None:
         d = self.document
         known = {
-            "codes": (set(d.reasons), "reason code"),
-            "rules": ({r.id for r in d.rules} | {ENGINE_RULE}, "rule id"),
-            "obligations": ({o.id for o in d.obligations}, "obligation"),
+            "codes": (set(d.reasons), "unknown_reason_code", "原因代码", "reason code"),
+            "rules": ({r.id for r in d.rules} | {ENGINE_RULE}, "unknown_rule", "规则编号", "rule id"),
+            "obligations": ({o.id for o in d.obligations}, "unknown_obligation", "义务", "obligation"),
         }
-        for field, (choices, what) in known.items():
+        for field, (choices, code, what_zh, what) in known.items():
             for j, value in enumerate(getattr(expect, field) or []):
                 if value not in choices:
-                    self.fail((*where, field, j), f"unknown {what} `{value}`; {hint(value, choices)}")
+                    self.fail((*where, field, j), code, f"未知{what_zh}`{value}`；{hint(value, choices, lang='zh')}",
+                              f"unknown {what} `{value}`; {hint(value, choices)}")
         roles = {r.id for r in d.roles}
         for j, step in enumerate(expect.missing_approvals or []):
             for k, role in enumerate(step):
                 if role not in roles:
-                    self.fail((*where, "missing_approvals", j, k), f"unknown role `{role}`; {hint(role, roles)}")
+                    self.fail((*where, "missing_approvals", j, k), "unknown_role",
+                              f"未知角色`{role}`；{hint(role, roles, lang='zh')}", f"unknown role `{role}`; {hint(role, roles)}")

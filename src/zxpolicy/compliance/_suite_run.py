@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._diagnostic import localized
 from .._errors import PolicyProblem, SuiteError
 from ..decide import Decision, Engine, Explanation, Reason
 from ._coverage import Coverage, measure
@@ -16,14 +17,24 @@ from ._suite import Suite, SuiteCase, load_suites, suite_files
 
 @dataclass(frozen=True)
 class Mismatch:
-    """One expectation the decision did not meet."""
+    """One expectation the decision did not meet, in the diagnostic shape (see
+    ``zxpolicy._diagnostic``): ``code`` (one per expectation: allowed_mismatch, codes_missing,
+    rules_missing, missing_approvals_mismatch, obligations_mismatch), ``message`` (Chinese),
+    ``message_en``, ``path`` (the expectation in the case: ``expect.codes``), and the ``expected``
+    and ``actual`` values compared. The case's file and line are on its ``CaseResult``."""
 
-    field: str  # allowed, codes, rules, missing_approvals, obligations
+    code: str
+    message: str
+    message_en: str
+    path: str
     expected: Any
     actual: Any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "expected": self.expected, "actual": self.actual}
+        return {
+            "code": self.code, "message": self.message, "message_en": self.message_en, "path": self.path,
+            "expected": self.expected, "actual": self.actual,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def run_tests(engine: Engine, suite: str | Path | None = None) -> SuiteReport:
     where = Path(suite) if suite is not None else engine.policy_dir / "tests"
     paths = suite_files(where) if where.is_dir() else [where] if where.is_file() else []
     if not paths:
-        raise SuiteError([PolicyProblem(str(where), 0, 0, "", "no test suites (`*.yaml`) here")])
+        raise SuiteError([PolicyProblem("no_suites", "这里没有测试套件（`*.yaml`）", "no test suites (`*.yaml`) here", str(where))])
     suites = load_suites(paths, engine.document, shown_from=engine.policy_dir)
     results = run_suites(engine, suites)
     coverage = measure(engine.document, ((r.case.request, r.explanation) for r in results))
@@ -110,21 +121,38 @@ def _compare(case: SuiteCase, d: Decision) -> list[Mismatch]:
     e = case.expect
     out = []
     if e.allowed != d.allowed:
-        out.append(Mismatch("allowed", e.allowed, d.allowed))
+        out.append(_mismatch("allowed", e.allowed, d.allowed))
     rules = [r.rule for r in d.reasons]
     if e.codes is not None and not set(e.codes) <= set(d.codes):
-        out.append(Mismatch("codes", e.codes, list(d.codes)))
+        out.append(_mismatch("codes", e.codes, list(d.codes)))
     if e.rules is not None and not set(e.rules) <= set(rules):
-        out.append(Mismatch("rules", e.rules, rules))
+        out.append(_mismatch("rules", e.rules, rules))
     actual_steps = [list(step) for step in d.missing_approvals]
     if e.missing_approvals is not None and [set(s) for s in e.missing_approvals] != [set(s) for s in actual_steps]:
-        out.append(Mismatch("missing_approvals", e.missing_approvals, actual_steps))
+        out.append(_mismatch("missing_approvals", e.missing_approvals, actual_steps))
     if e.obligations is not None and set(e.obligations) != set(d.obligations):
-        out.append(Mismatch("obligations", e.obligations, list(d.obligations)))
+        out.append(_mismatch("obligations", e.obligations, list(d.obligations)))
     return out
 
 
+def _mismatch(field: str, expected: Any, actual: Any) -> Mismatch:
+    """``expected`` against ``actual`` for one field of the case's ``expect``, in both languages."""
+    zh = f"{_FIELD_ZH[field]}：期望{_value(field, expected, 'zh')}，实际{_value(field, actual, 'zh')}"
+    en = f"{_FIELD_EN[field]}: expected {_value(field, expected, 'en')}, got {_value(field, actual, 'en')}"
+    return Mismatch(MISMATCH_CODES[field], zh, en, f"expect.{field}", expected, actual)
+
+
 # -- words ------------------------------------------------------------------------------------
+
+# The code of a mismatch, by the field of ``expect`` it is about. ``codes`` and ``rules`` must be
+# included in the decision's (so a failure is that some are missing); the others must be equal.
+MISMATCH_CODES = {
+    "allowed": "allowed_mismatch",
+    "codes": "codes_missing",
+    "rules": "rules_missing",
+    "missing_approvals": "missing_approvals_mismatch",
+    "obligations": "obligations_mismatch",
+}
 
 _FIELD_ZH = {
     "allowed": "决定",
@@ -146,8 +174,8 @@ def _value(field: str, value: Any, lang: str) -> str:
     if field == "allowed":
         return ("允许" if value else "拒绝") if lang == "zh" else ("allowed" if value else "denied")
     if field == "missing_approvals":
-        return "; ".join((" 或 " if lang == "zh" else " or ").join(step) for step in value) or "—"
-    return ", ".join(value) or "—"
+        return "; ".join((" 或 " if lang == "zh" else " or ").join(f"`{role}`" for role in step) for step in value) or "—"
+    return ", ".join(f"`{item}`" for item in value) or "—"
 
 
 def reason_line(r: Reason, lang: str) -> str:
@@ -155,21 +183,16 @@ def reason_line(r: Reason, lang: str) -> str:
 
 
 def failure_lines(result: CaseResult, lang: str) -> list[str]:
-    """Expected against actual, field by field, then the decision's reasons."""
+    """Each mismatch's message (expected against actual), then the decision's reasons."""
     zh = lang == "zh"
     names = _FIELD_ZH if zh else _FIELD_EN
-    lines = []
-    expected, actual = ("期望：", "实际：") if zh else ("expected: ", "actual:   ")
-    for m in result.mismatches:
-        lines.append(names[m.field] + ("：" if zh else ":"))
-        lines.append(f"  {expected}{_value(m.field, m.expected, lang)}")
-        lines.append(f"  {actual}{_value(m.field, m.actual, lang)}")
+    lines = [localized(m, lang) for m in result.mismatches]
     d = result.decision
     lines.append(("实际决定：" if zh else "actual decision: ") + _value("allowed", d.allowed, lang))
     mark = "+" if d.allowed else "-"
     lines.extend(f"  {mark} {reason_line(r, lang)}" for r in d.reasons)
     if d.missing_approvals:
-        lines.append(f"  {names['missing_approvals']}: {_value('missing_approvals', d.missing_approvals, lang)}")
+        lines.append(f"  {names['missing_approvals']}{'：' if zh else ': '}{_value('missing_approvals', d.missing_approvals, lang)}")
     return lines
 
 
@@ -187,10 +210,7 @@ def junit_xml(results: list[CaseResult], lang: str) -> str:
             case = ET.SubElement(suite, "testcase", classname=file, name=r.case.name, file=file, line=str(r.case.line))
             if not r.passed:
                 first = r.mismatches[0]
-                message = f"{_FIELD_EN[first.field] if lang == 'en' else _FIELD_ZH[first.field]}: " + (
-                    f"{_value(first.field, first.expected, lang)} ≠ {_value(first.field, first.actual, lang)}"
-                )
-                failure = ET.SubElement(case, "failure", message=message, type="mismatch")
+                failure = ET.SubElement(case, "failure", message=localized(first, lang), type=first.code)
                 failure.text = "\n".join(failure_lines(r, lang))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

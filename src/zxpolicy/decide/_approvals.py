@@ -5,6 +5,10 @@ action, in scope, dated no later than the request); a failing one counts as abse
 ones are then placed on steps so that as many steps as possible are filled — one approver per
 step across all chains, and strictly increasing dates along an ordered chain — preferring the
 earlier steps when there is a choice. What stays empty is missing.
+
+An approver is a person, not an id: ids that the assignments give one ``person``
+(``ReadApproval.who``, ``Person.key``) are one approver, for self-approval and for one approver
+per step alike.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ class Failure:
     code: str
     step: StepSpec
     approval: ReadApproval
-    why: str = ""  # which case of the code: "after_request", "before_previous", "own_org", "unknown"
+    why: str = ""  # which case of the code: "after_request", "before_previous", "own_org", "unknown", "same_person"
+    other: str = ""  # `approver_reused`, "same_person": the id under which that person fills another step
 
 
 @dataclass(slots=True)  # not frozen: built per request with steps, and a frozen one costs more to build
@@ -63,7 +68,7 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
     failures: list[Failure] = []
     if None not in filled:
         return Filling(tuple(filled), ())
-    used = {ap.approver_id for ap in filled if ap is not None}
+    used = {ap.who: ap.approver_id for ap in filled if ap is not None}
     for step, got in zip(steps, filled, strict=True):
         if got is not None:
             continue
@@ -75,16 +80,23 @@ def fill_steps(steps: tuple[StepSpec, ...], request: Request, scope: Mapping[str
                 continue
             if step.same_org and (ap.approver is None or ap.approver.org != requester.org):
                 failures.append(Failure("approver_out_of_scope", step, ap, "own_org"))
-            elif ap.approver_id in used:
-                failures.append(Failure("approver_reused", step, ap))
+            elif ap.who in used:
+                other = used[ap.who]
+                if other == ap.approver_id:
+                    failures.append(Failure("approver_reused", step, ap))
+                else:
+                    failures.append(Failure("approver_reused", step, ap, "same_person", other))
             elif step.ordered:
                 failures.append(Failure("approval_out_of_order", step, ap, "before_previous"))
     return Filling(tuple(filled), tuple(failures))
 
 
 def _fault(ap: ReadApproval, request: Request, above: frozenset[str]) -> tuple[str, str] | None:
-    if ap.approver_id == request.subject.person.id:
+    requester = request.subject.person
+    if ap.approver_id == requester.id:
         return "self_approval", ""
+    if ap.who == (requester.key or requester.id):
+        return "self_approval", "same_person"  # the requester under another id
     if ap.approver is None:
         return "approver_lacks_role", "unknown"
     if ap.role not in ap.approver.roles:
@@ -120,7 +132,7 @@ def _candidates(i: int, steps: tuple[StepSpec, ...], valid: list[ReadApproval], 
     fits.sort(key=lambda ap: ap.at, reverse=latest)
     best: dict[str, ReadApproval] = {}
     for ap in fits:
-        best.setdefault(ap.approver_id, ap)
+        best.setdefault(ap.who, ap)
     return list(best.values())[: len(steps)]
 
 
@@ -159,10 +171,10 @@ def _first_full(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]
         while k < len(fits):
             ap = fits[k]
             k += 1
-            if ap.approver_id not in used and (after is None or ap.at > after):
+            if ap.who not in used and (after is None or ap.at > after):
                 tried[i] = k
                 chosen.append(ap)
-                used.add(ap.approver_id)
+                used.add(ap.who)
                 i += 1
                 break
         else:  # this step's candidates are used up: back to the last step filled
@@ -173,7 +185,7 @@ def _first_full(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]
                     return None
                 undone = chosen.pop()
                 if undone is not None:
-                    used.discard(undone.approver_id)
+                    used.discard(undone.who)
                     break
     return chosen
 
@@ -192,7 +204,7 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
                 return chosen[j].at  # type: ignore[union-attr]
         return None
 
-    used: set[str] = set()  # the approvers on the path being tried
+    used: set[str] = set()  # the approvers (``who``) on the path being tried
 
     def go(i: int, count: int) -> None:
         if count + (n - i) < best[0][0] or best[0][0] == n:
@@ -205,7 +217,7 @@ def _search(steps: tuple[StepSpec, ...], candidates: list[list[ReadApproval]]) -
         step = steps[i]
         before = last_time(step.group, i) if step.ordered else None
         for ap in candidates[i]:
-            who = ap.approver_id
+            who = ap.who
             if who in used or (before is not None and ap.at <= before):
                 continue
             chosen[i] = ap

@@ -9,7 +9,7 @@ state: the engine (``_engine``) and any other holder of tables call it.
 from __future__ import annotations
 
 from .._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason
-from .._hints import hint
+from .._hints import clip, hint, named
 from ..compile import CLASSIFICATION, Cite, Requirement, Tables
 from ..policy import PolicyDocument
 from ._approvals import fill_steps
@@ -53,12 +53,15 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
     if r.subject.password_changed_at is not None and r.at - r.subject.password_changed_at > t.password_max_age:
         deny.append(say("password_expired", t.checks["password"]))
 
+    # Q-08 looks at every role the subject holds: a host that narrows an assigned id's roles
+    # (``assigned``) does not mend a conflict of them.
+    holds = person.roles if r.subject.assigned is None else r.subject.assigned
     for sep in t.separations:
-        if sep.role not in person.roles:
+        if sep.role not in holds:
             continue
         zh, en = t.role_label[sep.role]
-        if sep.exclusive and len(person.roles) > 1:
-            others = [t.role_label[x] for x in t.role_order if x in person.roles and x != sep.role]
+        if sep.exclusive and len(holds) > 1:
+            others = [t.role_label[x] for x in t.role_order if x in holds and x != sep.role]
             deny.append(
                 say(
                     "role_conflict", sep.cite,
@@ -79,8 +82,9 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
             zh = f"`{r.purpose}`不适用于`{res.kind}`"
             en = f"`{r.purpose}` does not apply to `{res.kind}`"
         else:
-            zh = f"`{r.purpose}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
-            en = f"`{r.purpose}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
+            shown = clip(r.purpose)
+            zh = f"`{shown}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
+            en = f"`{shown}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
         deny.append(say("purpose_not_permitted", t.checks["purpose"], zh, en))
         if trace is not None:
             trace.append(Stage("purpose", False, r.purpose, (deny[-1],)))
@@ -94,7 +98,7 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
                 break
         if grant is None:
             # Roles the policy does not know grant nothing; name them, they may be typos.
-            unknown = sorted(r.subject.unknown_roles)
+            unknown = named(r.subject.unknown_roles) if r.subject.unknown_roles else []
             note_zh = f"；策略中没有的角色：{'、'.join(f'`{x}`' for x in unknown)}" if unknown else ""
             note_en = f"; roles not in the policy: {', '.join(f'`{x}`' for x in unknown)}" if unknown else ""
             could = t.roles_for.get(key)
@@ -103,7 +107,7 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
                 en = "needs " + " or ".join(t.role_label[x][1] for x in could) + note_en
                 deny.append(say("role_not_permitted", t.checks["grant"], zh, en))
             else:
-                what = f"`{r.action}` `{res.kind}` `{r.purpose}` `{res.level}`"
+                what = f"`{r.action}` `{res.kind}` `{clip(r.purpose)}` `{res.level}`"
                 deny.append(say("no_rule_permits", t.checks["deny_by_default"], what + note_zh, what + note_en))
         if trace is not None:
             if grant is None:

@@ -70,8 +70,8 @@ def _read(
         read_subject = ReadSubject(person, DEFAULT_STATUS, None, False)  # assignments carry no account state
     elif type(subject) is Subject:
         given = _subject(vocab, subject)
-        if given is None:
-            return None
+        if given is None or (vocab.assignments_only and given.person.id not in vocab.people):
+            return None  # unknown_subject: the full reader names it
         read_subject = given
     else:
         return None
@@ -159,6 +159,8 @@ def _strings(value: Any) -> frozenset[str] | None:
 
 
 def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
+    """A ``Subject`` as ``read_subject`` reads it; None where that names a problem, an
+    ``identity_mismatch`` included (the caller declines an id unknown under assignments_only)."""
     sid, org, status, changed, must = s.id, s.org, s.status, s.password_changed_at, s.must_change_password
     roles = _strings(s.roles)
     if (
@@ -173,6 +175,13 @@ def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
         changed = _time(changed)
         if changed is None:
             return None
+    known = vocab.people.get(sid)
+    if known is not None:  # the assignments give its roles and org: the object may only narrow the roles
+        if org != known.org or not roles <= known.roles:
+            return None
+        if roles == known.roles:
+            return ReadSubject(known, status, changed, must)
+        return ReadSubject(Person(sid, roles, org, known.key), status, changed, must, frozenset(), known.roles)
     held = roles & vocab.roles
     return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
 
@@ -216,15 +225,18 @@ def _approval(vocab: Vocabulary, a: Any) -> ReadApproval | None:
             return None
         approver = vocab.people.get(raw)  # an unknown id: approver_lacks_role later, as in read_request
         approver_id = raw
+        who = raw if approver is None else approver.key or raw
     elif type(raw) is Subject:
         read = _subject(vocab, raw)
         if read is None:
             return None
-        approver = read.person
-        approver_id = approver.id
+        approver_id = read.person.id
+        # assignments_only: an id outside them is no one, as in read_request
+        approver = read.person if not vocab.assignments_only or approver_id in vocab.people else None
+        who = approver_id if approver is None else approver.key or approver_id
     else:
         return None
     at = _time(a.at)
     if at is None:
         return None
-    return ReadApproval(approver, approver_id, role, at, resource_id, action)
+    return ReadApproval(approver, approver_id, role, at, resource_id, action, who)

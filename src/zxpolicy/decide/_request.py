@@ -3,6 +3,11 @@
 Whatever the host passes, this module either returns a ``Request`` whose every field has the
 type and vocabulary the engine expects, or the list of fields it could not read. It never raises
 on bad input; the engine turns a bad field into a deny (``invalid_request``, rule R-01).
+
+A subject or approver whose id is in the assignments takes its roles and organisation from them:
+the host's object may narrow the roles, and a role added or an organisation moved is
+``identity_mismatch``. Under ``settings.identities: assignments_only`` an id outside them is
+``unknown_subject`` (an approver: no one, who fills no step). See README, "Trust model".
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .._hints import hint
+from .._hints import MAX_NAMED, clip, hint, named
 from ..compile import Person, Vocabulary
 from ._fields import DEFAULT_STATUS, MAX_APPROVALS, PART_FIELDS, SUBJECT_STATUSES
 from ._types import Approval, Consent, Resource, Subject
@@ -26,11 +31,14 @@ _STATUSES = frozenset(SUBJECT_STATUSES)
 
 @dataclass(slots=True)
 class ReadSubject:
-    person: Person
+    person: Person  # for an id in the assignments, with the roles the host narrowed them to, if it did
     status: str
     password_changed_at: datetime | None
     must_change_password: bool
     unknown_roles: frozenset[str] = frozenset()  # held but not in the policy: shown in reasons
+    # The assigned roles of an id whose roles the host narrowed: Q-08 (role separation) is judged
+    # on these, as narrowing does not mend a conflict. None: ``person.roles`` are all it holds.
+    assigned: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -55,12 +63,13 @@ class ReadConsent:
 
 @dataclass(slots=True)
 class ReadApproval:
-    approver: Person | None  # None: an id the policy does not know
+    approver: Person | None  # None: an id the policy does not know (or, assignments_only, an unknown object)
     approver_id: str
     role: str
     at: datetime
     resource_id: str
     action: str
+    who: str  # the approver as one person: its ``Person.key``, else its id (see ``approver_key``)
 
 
 @dataclass(slots=True)
@@ -80,7 +89,7 @@ class BadField:
     """A field of a request that cannot be read, in the diagnostic shape; the engine turns each
     into one deny reason."""
 
-    code: str  # "invalid_request", or "unknown_subject"; `level` fields are reported under C-03
+    code: str  # "invalid_request", "unknown_subject" or "identity_mismatch"; `level` fields are reported under C-03
     message: str  # Chinese
     message_en: str
     path: str  # the field, e.g. `approvals[2].at`
@@ -104,9 +113,13 @@ class _Reader:
         if isinstance(value, cls):
             return {name: getattr(value, name) for name in names}
         if isinstance(value, Mapping):
-            for key in value:
-                if key not in names:
-                    self.fail(f"{field}.{key}", f"unknown field `{key}`; {hint(str(key), names)}", f"未知字段；{hint(str(key), names, lang='zh')}")
+            unknown = [key for key in value if key not in names]
+            for key in unknown[:MAX_NAMED]:  # a few named; a mapping of 10⁵ keys is not 10⁵ reasons
+                text = clip(str(key))
+                self.fail(f"{field}.{text}", f"unknown field `{text}`; {hint(text, names)}", f"未知字段；{hint(text, names, lang='zh')}")
+            if len(unknown) > MAX_NAMED:
+                more = len(unknown) - MAX_NAMED
+                self.fail(field, f"{more} more unknown fields", f"另有{more}个未知字段")
             return value
         article = "an" if cls.__name__[0] in "AEIOU" else "a"
         expected = f"{article} {cls.__name__} or a mapping" + (" or a subject id" if cls is Subject else "")
@@ -150,8 +163,8 @@ class _Reader:
         if value is not None and value not in allowed:
             self.fail(
                 f"{field}.{name}",
-                f"unknown {what} `{value}`; {hint(value, allowed, self.vocab.aliases)}",
-                f"未知取值`{value}`；{hint(value, allowed, self.vocab.aliases, 'zh')}",
+                f"unknown {what} `{clip(value)}`; {hint(value, allowed, self.vocab.aliases)}",
+                f"未知取值`{clip(value)}`；{hint(value, allowed, self.vocab.aliases, 'zh')}",
             )
             return None
         return value
@@ -212,14 +225,17 @@ class _Reader:
         return frozenset(t for t in texts if t is not None)
 
 
-def read_subject(r: _Reader, value: Any, field: str) -> ReadSubject | None:
+def read_subject(r: _Reader, value: Any, field: str, *, approver: bool = False) -> ReadSubject | None:
+    """A subject id (from the assignments) or a ``Subject``. An approver (``approver``) is only
+    ever an object here; one whose id is unknown under ``assignments_only`` is read, and the
+    caller makes it no one."""
     if isinstance(value, str):
         text = r.plain(value, field)
         if text is None:
             return None
         known = r.vocab.people.get(text)
         if known is None:
-            r.fail(field, f"`{text}` is not in the policy's assignments", f"`{text}`不在用户清单中", "unknown_subject")
+            r.fail(field, f"`{clip(text)}` is not in the policy's assignments", f"`{clip(text)}`不在用户清单中", "unknown_subject")
             return None
         return ReadSubject(known, DEFAULT_STATUS, None, False)  # assignments carry no account state
     data = r.record(value, Subject, field)
@@ -232,10 +248,43 @@ def read_subject(r: _Reader, value: Any, field: str) -> ReadSubject | None:
     status = r.word(data, "status", field, _STATUSES, "status") if "status" in data else DEFAULT_STATUS
     changed = r.time(data, "password_changed_at", field, optional=True)
     must = r.flag(data, "must_change_password", field, False)
+    known = None if sid is None else r.vocab.people.get(sid)
+    if known is None and sid is not None and r.vocab.assignments_only and not approver:
+        r.fail(f"{field}.id", f"`{clip(sid)}` is not in the policy's assignments", f"`{clip(sid)}`不在用户清单中", "unknown_subject")
+    if known is not None and roles is not None and org is not None:
+        contradicts(r, known, roles, org, field)
     if len(r.bad) > start or sid is None or roles is None or org is None or status is None:
         return None
+    if known is not None:  # roles ⊆ known.roles, org = known.org: contradicts() found nothing
+        if roles == known.roles:
+            return ReadSubject(known, status, changed, must)
+        return ReadSubject(Person(sid, roles, org, known.key), status, changed, must, frozenset(), known.roles)
     held = roles & r.vocab.roles
     return ReadSubject(Person(sid, held, org), status, changed, must, roles - held)
+
+
+def contradicts(r: _Reader, known: Person, roles: frozenset[str], org: str, field: str) -> None:
+    """A problem (``identity_mismatch``) per field of the host's object that says more than the
+    assignments: a role they do not give the id, or another organisation."""
+    added = roles - known.roles
+    if added:
+        shown = [f"`{x}`" for x in named(added)]  # a few: the host may pass any number of roles
+        extra, extra_en = "、".join(shown), ", ".join(shown)
+        given = "、".join(f"`{x}`" for x in sorted(known.roles)) or "无"
+        given_en = ", ".join(f"`{x}`" for x in sorted(known.roles)) or "none"
+        r.fail(
+            f"{field}.roles",
+            f"the assignments give `{known.id}` the roles {given_en}, not {extra_en}",
+            f"用户清单中`{known.id}`的角色为{given}，不含{extra}",
+            "identity_mismatch",
+        )
+    if org != known.org:
+        r.fail(
+            f"{field}.org",
+            f"the assignments place `{known.id}` in `{known.org}`, not `{org}`",
+            f"用户清单中`{known.id}`属`{known.org}`，不属`{org}`",
+            "identity_mismatch",
+        )
 
 def read_resource(r: _Reader, value: Any) -> ReadResource | None:
     data = r.record(value, Resource, "resource")
@@ -248,8 +297,8 @@ def read_resource(r: _Reader, value: Any) -> ReadResource | None:
     if level is not None and level not in r.vocab.levels:
         r.fail(
             "resource.level",
-            f"unknown level `{level}`; {hint(level, r.vocab.levels, r.vocab.aliases)}",
-            f"未知密级`{level}`；{hint(level, r.vocab.levels, r.vocab.aliases, 'zh')}",
+            f"unknown level `{clip(level)}`; {hint(level, r.vocab.levels, r.vocab.aliases)}",
+            f"未知密级`{clip(level)}`；{hint(level, r.vocab.levels, r.vocab.aliases, 'zh')}",
         )
     org = r.word(data, "org", "resource", r.vocab.orgs, "org")
     customer = r.text(data, "customer_id", "resource", optional=True)
@@ -281,16 +330,22 @@ def read_approval(r: _Reader, value: Any, field: str) -> ReadApproval | None:
     raw = data.get("approver")
     approver: Person | None = None
     approver_id: str | None = None
+    who = ""
     text = r.plain(raw, f"{field}.approver") if isinstance(raw, str) else ""
     if text:
         approver_id = text
         approver = r.vocab.people.get(text)  # an unknown id: approver_lacks_role later
+        who = approver_key(approver, text)
     elif text is None:
         pass  # a string that does not compare as its text: named by plain()
     elif raw is not None and not isinstance(raw, str):
-        read = read_subject(r, raw, f"{field}.approver")
-        approver = read.person if read else None
-        approver_id = approver.id if approver else None
+        read = read_subject(r, raw, f"{field}.approver", approver=True)
+        if read is not None:
+            approver_id = read.person.id
+            # assignments_only: an id outside them is no one, whatever the object says
+            known = not r.vocab.assignments_only or approver_id in r.vocab.people
+            approver = read.person if known else None
+            who = approver_key(approver, approver_id)
     else:
         r.fail(f"{field}.approver", "expected a Subject or a subject id", "应为用户或用户编号")
     role = r.text(data, "role", field)
@@ -299,7 +354,13 @@ def read_approval(r: _Reader, value: Any, field: str) -> ReadApproval | None:
     action = r.text(data, "action", field)
     if len(r.bad) > start or None in (approver_id, role, at, resource_id, action):
         return None
-    return ReadApproval(approver, approver_id, role, at, resource_id, action)  # type: ignore[arg-type]
+    return ReadApproval(approver, approver_id, role, at, resource_id, action, who)  # type: ignore[arg-type]
+
+
+def approver_key(approver: Person | None, approver_id: str) -> str:
+    """Who approves, as one person: ids that the assignments give one ``person`` share a key
+    (``Person.key``); any other id is its own."""
+    return approver_id if approver is None else approver.key or approver_id
 
 
 def read_request(
@@ -349,8 +410,8 @@ def read_word(r: _Reader, value: Any, field: str, allowed: frozenset[str] | None
         aliases = r.vocab.aliases
         r.fail(
             field,
-            f"unknown {field} `{text}`; {hint(text, allowed, aliases)}",
-            f"未知操作`{text}`；{hint(text, allowed, aliases, 'zh')}",
+            f"unknown {field} `{clip(text)}`; {hint(text, allowed, aliases)}",
+            f"未知操作`{clip(text)}`；{hint(text, allowed, aliases, 'zh')}",
         )
         return None
     return text

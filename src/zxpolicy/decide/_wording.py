@@ -26,6 +26,9 @@ def failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
     ap = f.approval
     who = f"`{ap.approver_id}`"
     role_zh, role_en = t.role_label.get(ap.role, (ap.role, ap.role))
+    if f.code == "self_approval" and f.why == "same_person":
+        me = f"`{r.subject.person.id}`"
+        return f"{who}与申请人{me}为同一人", f"{who} is the requester {me} under another id"
     if f.code == "self_approval":
         return f"{who}是申请人本人", f"{who} is the requester"
     if f.code == "approver_lacks_role" and f.why == "unknown":
@@ -39,6 +42,9 @@ def failure_detail(f: Failure, r: Request, t: Tables) -> tuple[str, str]:
         return f"{who}须为申请人本机构的{role_zh}", f"{who} must be a {role_en} of the requester's own organisation"
     if f.code == "approver_out_of_scope":
         return f"{who}不属于申请人所在或上级机构", f"{who} is not of the requester's organisation or one above it"
+    if f.code == "approver_reused" and f.why == "same_person":
+        other = f"`{f.other}`"
+        return f"{who}与{other}为同一人，已审批另一环节", f"{who} is the same person as {other}, who already fills another step"
     if f.code == "approver_reused":
         return f"{who}已审批另一环节", f"{who} already fills another step"
     if f.why == "after_request":
@@ -95,7 +101,7 @@ class StepGrants:
 
     def _prepare(self, step: StepSpec, role: str) -> tuple[str, ...]:
         t = self._t
-        fake = ReadApproval(None, _MARK, role, _AT, "", "")
+        fake = ReadApproval(None, _MARK, role, _AT, "", "", _MARK)
         made = t.messages.reason("granted", step.cite, approved_by(fake, step, t, "zh"), approved_by(fake, step, t, "en"))
         zh, en = made.message.split(_MARK), made.message_en.split(_MARK)
         return (*zh, *en) if len(zh) == 2 and len(en) == 2 else ()

@@ -24,15 +24,23 @@ Progress = Callable[[Iterator[StoredRecord], int], Iterable[StoredRecord]]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """The first bad record. ``kind``: edited, deleted, inserted, unlinked (reordered, or a
-    deletion or edit hidden by renumbering or rehashing), reordered (a sequence number changed),
-    head (the end of the log is not the chain's head) or anchor."""
+    """The first bad record, in the diagnostic shape (see ``zxpolicy._diagnostic``). ``code``:
+    edited, deleted, inserted, unlinked (reordered, or a deletion or edit hidden by renumbering or
+    rehashing), reordered (a sequence number changed), head (the end of the log is not the chain's
+    head) or anchor. ``message`` is Chinese, ``message_en`` English; ``seq`` and ``decision_id``
+    name the record (0 and "" where there is none)."""
 
+    code: str
+    message: str
+    message_en: str
     seq: int
     decision_id: str
-    kind: str
-    message: str
-    message_zh: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "code": self.code, "message": self.message, "message_en": self.message_en,
+            "seq": self.seq, "decision_id": self.decision_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +84,11 @@ def verify_chain(store: LogStore, *, anchor: tuple[int, str] | None = None, prog
         if last_seq < head_seq:
             en = f"the log ends at record {last_seq} but its head is record {head_seq}: records at the end were deleted"
             zh = f"日志止于第{last_seq}条，链头为第{head_seq}条：末尾记录被删除"
-            return Verdict(seen, head_seq, head_hash, Finding(last_seq + 1, "", "head", en, zh))
+            return Verdict(seen, head_seq, head_hash, Finding("head", zh, en, last_seq + 1, ""))
         en, zh = f"record {last_seq} is not the chain's head (record {head_seq})", f"第{last_seq}条不是链头（第{head_seq}条）"
-        return Verdict(seen, head_seq, head_hash, Finding(last_seq, prev.decision_id if prev else "", "head", en, zh))
+        return Verdict(seen, head_seq, head_hash, Finding("head", zh, en, last_seq, prev.decision_id if prev else ""))
     if not anchored:
-        missing = Finding(anchor[0] if anchor else 0, "", "anchor", "the anchored record is not in the log", "日志中没有锚定的记录")
+        missing = Finding("anchor", "日志中没有锚定的记录", "the anchored record is not in the log", anchor[0] if anchor else 0, "")
         return Verdict(seen, head_seq, head_hash, missing)
     return Verdict(seen, head_seq, head_hash, None)
 
@@ -100,9 +108,10 @@ def _check(row: StoredRecord, prev: StoredRecord | None, before_prev: str) -> Fi
         if row.seq > prev_seq + 1:
             gap = f"{prev_seq + 1}" if row.seq == prev_seq + 2 else f"{prev_seq + 1}..{row.seq - 1}"
             return Finding(
-                prev_seq + 1, "", "deleted",
-                f"record {gap} was deleted: record {row.seq} (decision {row.decision_id}) does not link to record {prev_seq}",
+                "deleted",
                 f"第{gap}条被删除：第{row.seq}条（决策 {row.decision_id}）与第{prev_seq}条不相连",
+                f"record {gap} was deleted: record {row.seq} (decision {row.decision_id}) does not link to record {prev_seq}",
+                prev_seq + 1, "",
             )
         return _finding(
             row, "unlinked",
@@ -124,8 +133,8 @@ def _columns_agree(row: StoredRecord) -> bool:
     return rec.decision_id == row.decision_id and rec.at == row.at
 
 
-def _finding(row: StoredRecord, kind: str, en: str, zh: str) -> Finding:
+def _finding(row: StoredRecord, code: str, en: str, zh: str) -> Finding:
     return Finding(
-        row.seq, row.decision_id, kind,
-        f"record {row.seq} (decision {row.decision_id}): {en}", f"第{row.seq}条（决策 {row.decision_id}）：{zh}",
+        code, f"第{row.seq}条（决策 {row.decision_id}）：{zh}", f"record {row.seq} (decision {row.decision_id}): {en}",
+        row.seq, row.decision_id,
     )

@@ -4,7 +4,8 @@
     _schema      the shape of the files, as pydantic models
     _crosscheck  what the entries say about each other: references, duplicates, the org tree
     _loader      a directory of files → ``LoadedPolicy`` (document, version, where each section
-                 stands), or ``PolicyError`` naming every problem
+                 stands), or ``PolicyError`` naming every problem; ``POLICY_PROBLEM_CODES``
+                 lists the code of every kind of problem
 
 The stages above (``compile``, ``decide``, ``compliance``, ``testing``, ``log``) import what they
 need from here, never from the private modules; the suite reader of ``compliance`` reads its
@@ -13,12 +14,16 @@ YAML files with the same reader and reports problems with the same helpers.
 
 from .._bundled import default_policy_dir
 from ._loader import (
+    POLICY_PROBLEM_CODES,
     LoadedPolicy,
     dotted,
+    duplicate_keys,
     load_policy,
     missing_beside,
+    not_utf8,
     problem_at,
     pydantic_problem,
+    unreadable,
     yaml_problem,
 )
 from ._schema import (
@@ -43,6 +48,7 @@ from ._yaml import YamlDocument, read_yaml
 __all__ = [
     "CHECKS",
     "INVARIANT_KINDS",
+    "POLICY_PROBLEM_CODES",
     "SECTIONS",
     "Chain",
     "Code",
@@ -59,11 +65,14 @@ __all__ = [
     "YamlDocument",
     "default_policy_dir",
     "dotted",
+    "duplicate_keys",
     "grant_rows",
     "load_policy",
     "missing_beside",
+    "not_utf8",
     "problem_at",
     "pydantic_problem",
     "read_yaml",
+    "unreadable",
     "yaml_problem",
 ]

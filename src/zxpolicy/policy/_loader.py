@@ -2,12 +2,14 @@
 
 Every ``*.yaml`` file directly in the directory is read (subfolders, such as test suites, are
 not). A file holds one or more top-level sections (``roles``, ``grants``, ...); each section
-stands in exactly one file. Every problem found is reported with its file, line and column.
+stands in exactly one file. Every problem found is reported with its code, its message in Chinese
+and English, and its file, line, column and path; ``POLICY_PROBLEM_CODES`` lists every code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from .._errors import PolicyError, PolicyProblem
-from .._hints import hint
+from .._hints import hint, listing
 from ._crosscheck import crosscheck
 from ._schema import SECTIONS, PolicyDocument
 from ._yaml import YamlDocument, read_yaml
@@ -31,14 +33,102 @@ class LoadedPolicy:
     files: Mapping[str, YamlDocument] = field(default_factory=dict)  # section → the file it stands in, with positions
 
 
+# Every code a ``PolicyProblem`` may have: what the loader and its helpers give for policy files and
+# for test-suite files (``zxpolicy.compliance``), and the bundled policy's. One code per kind of
+# problem; the messages are written where each is made.
+POLICY_PROBLEM_CODES = (
+    # reading the files
+    "bundled_policy_missing",
+    "not_a_directory",
+    "no_policy_files",
+    "not_utf8",
+    "unreadable_file",
+    "yaml_bad_character",
+    "full_width_punctuation",
+    "yaml_tab",
+    "yaml_mapping_value",
+    "yaml_indentation",
+    "yaml_missing_colon",
+    "yaml_several_documents",
+    "yaml_syntax",
+    "file_not_mapping",
+    "duplicate_key",
+    "empty_value",
+    "unknown_section",
+    "section_in_two_files",
+    "missing_section",
+    # the shape of each entry (pydantic's errors)
+    "missing_field",
+    "unknown_key",
+    "invalid_id",
+    "invalid_rule_id",
+    "invalid_invariant_id",
+    "invalid_time_of_day",
+    "expected_mapping",
+    "expected_list",
+    "expected_text",
+    "expected_boolean",
+    "expected_integer",
+    "boolean_not_text",
+    "out_of_range",
+    "too_few_items",
+    "empty_text",
+    "invalid_choice",
+    "unknown_time_zone",
+    "category_codes_mismatch",
+    "invalid_value",
+    # what the entries say about each other (_crosscheck)
+    "duplicate_id",
+    "unknown_level",
+    "unknown_kind",
+    "unknown_action",
+    "unknown_obligation",
+    "unknown_role",
+    "unknown_org",
+    "unknown_purpose",
+    "unknown_rule",
+    "unknown_evidence",
+    "unknown_evidence_value",
+    "unknown_reason_code",
+    "evidence_engine_code",
+    "missing_reason_message",
+    "org_cycle",
+    "check_bound_twice",
+    "check_unbound",
+    "purpose_kind_mismatch",
+    "chain_too_long",
+    "too_many_approvals",
+    "chain_already_covered",
+    "level_without_classification",
+    "invariant_empty_condition",
+    "invariant_when_missing",
+    "invariant_steps_mismatch",
+    "invariant_obligation_mismatch",
+    "reason_message_unparsable",
+    "reason_message_placeholder",
+    # test-suite files (zxpolicy.compliance), besides the codes above
+    "no_suites",
+    "suite_not_mapping",
+    "fixture_uses_fixture",
+    "fixtures_file_extra_key",
+    "fixture_defined_twice",
+    "time_without_offset",
+    "duplicate_case_name",
+    "unknown_fixture",
+    "subject_not_found",
+)
+
+
 def load_policy(directory: str | Path) -> LoadedPolicy:
     """Read and validate a policy directory. Raises ``PolicyError`` listing every problem."""
     root = Path(directory)
     if not root.is_dir():
-        raise PolicyError([PolicyProblem(str(root), 0, 0, "", "not a directory")])
+        raise PolicyError([PolicyProblem("not_a_directory", "不是目录", "not a directory", str(root))])
     files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
-        raise PolicyError([PolicyProblem(str(root), 0, 0, "", "no policy files (`*.yaml`) in the directory")])
+        raise PolicyError([PolicyProblem(
+            "no_policy_files", "目录中没有策略文件（`*.yaml`）", "no policy files (`*.yaml`) in the directory", str(root)
+        )])
 
     problems: list[PolicyProblem] = []
     docs: list[YamlDocument] = []
@@ -53,9 +143,9 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         except UnicodeDecodeError as exc:
             head = raw[: exc.start]
             line, col = head.count(b"\n") + 1, len(head) - (head.rfind(b"\n") + 1) + 1
-            problems.append(PolicyProblem(path.name, line, col, "", "not UTF-8 text; save the file as UTF-8"))
+            problems.append(not_utf8(path.name, line, col))
         except OSError as exc:
-            problems.append(PolicyProblem(path.name, 0, 0, "", f"cannot be read: {exc.strerror or exc}"))
+            problems.append(unreadable(path.name, exc))
 
     merged: dict[str, Any] = {}
     owner: dict[str, YamlDocument] = {}
@@ -63,23 +153,36 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         if doc.data is None:
             continue
         if not isinstance(doc.data, dict):
-            problems.append(problem_at(doc, (), "", "a policy file must be a mapping of sections"))
+            problems.append(problem_at(
+                doc, (), "file_not_mapping", "策略文件须是由章节组成的映射", "a policy file must be a mapping of sections"
+            ))
             continue
-        for dup in doc.duplicates:
-            problems.append(problem_at(doc, dup, dotted(dup), "key given twice in one mapping", key=True))
+        problems.extend(duplicate_keys(doc))
         for empty in doc.empty:
             # `key:` with nothing after it: never read as "no restriction" or "the default".
-            msg = f"`{empty[-1]}` has no value; write one, or leave the key out"
-            if "：" in str(empty[-1]):
-                msg = f"`{empty[-1]}`: a full-width `：` — YAML needs the ASCII `:`"
-            problems.append(problem_at(doc, empty, dotted(empty), msg, key=True))
+            key = empty[-1]
+            if "：" in str(key):
+                problems.append(problem_at(
+                    doc, empty, "full_width_punctuation", f"`{key}`：用了全角`：`，YAML 需要半角`:`",
+                    f"`{key}`: a full-width `：` — YAML needs the ASCII `:`", key=True,
+                ))
+            else:
+                problems.append(problem_at(
+                    doc, empty, "empty_value", f"`{key}`没有值；请写上值，或去掉这个键",
+                    f"`{key}` has no value; write one, or leave the key out", key=True,
+                ))
         for section, value in doc.data.items():
             if section not in SECTIONS:
-                msg = f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}"
-                problems.append(problem_at(doc, (section,), str(section), msg, key=True))
+                problems.append(problem_at(
+                    doc, (section,), "unknown_section", f"未知章节`{section}`；应为 {', '.join(SECTIONS)} 之一",
+                    f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}", path=str(section), key=True,
+                ))
             elif section in owner:
-                msg = f"section `{section}` is also in {owner[section].file}; a section stands in one file"
-                problems.append(problem_at(doc, (section,), section, msg, key=True))
+                other = owner[section].file
+                problems.append(problem_at(
+                    doc, (section,), "section_in_two_files", f"章节`{section}`也写在 {other} 中；一个章节只能写在一个文件里",
+                    f"section `{section}` is also in {other}; a section stands in one file", key=True,
+                ))
             else:
                 merged[section], owner[section] = value, doc
     if problems:
@@ -93,14 +196,14 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             problems.append(pydantic_problem(tuple(err["loc"]), err, owner, root, missing_beside(err, errors)))
         raise PolicyError(problems) from None
 
-    for where, message in crosscheck(document):
+    for where, code, zh, en in crosscheck(document):
         found = owner.get(str(where[0]))
         if found is None:
-            problems.append(PolicyProblem(root.name, 0, 0, dotted(where), message))
+            problems.append(PolicyProblem(code, zh, en, root.name, path=dotted(where)))
         else:
             # A problem with a whole mapping key (a section, a level under `steps`) is shown
             # on the key's line.
-            problems.append(problem_at(found, where, dotted(where), message, key=True))
+            problems.append(problem_at(found, where, code, zh, en, key=True))
     if problems:
         raise PolicyError(problems)
 
@@ -126,56 +229,121 @@ def missing_beside(err: Any, errors: list[Any]) -> list[str]:
 def pydantic_problem(
     loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path, missing: list[str]
 ) -> PolicyProblem:
+    """One of pydantic's errors as a problem at its place (``missing``: see ``missing_beside``)."""
     # pydantic puts the name of a union member or validator in the path; drop what is not data.
     path = tuple(
         p for p in loc if isinstance(p, int) or (p != "[key]" and not str(p).startswith(("function-", "list[", "dict[")))
     )
     kind = err["type"]
-    got = err.get("input")
-    if kind == "missing":
-        message = f"missing field `{path[-1]}`" if path else "missing section"
-    elif kind == "extra_forbidden":
-        key = str(path[-1])
-        message = f"unknown key `{key}`"
-        if "：" in key:
-            message += "; a full-width `：` — YAML needs the ASCII `:`"
-        elif missing:
-            message += f"; {hint(key, missing)}"
-    elif kind == "string_pattern_mismatch":
-        pattern = str(err.get("ctx", {}).get("pattern"))
-        expected = "a rule id like `Q-01`" if "A-Z" in pattern else (
-            "an invariant id like `INV-01`" if "INV" in pattern else "an id of lowercase letters, digits, `_` or `-`"
-        )
-        message = f"expected {expected}, got `{got}`"
-    elif kind in ("model_type", "model_attributes_type", "dict_type"):
-        message = f"expected a mapping, got {_yaml_type(got)}"
-    elif kind == "list_type":
-        message = f"expected a list, got {_yaml_type(got)}"
-    elif isinstance(got, bool) and kind != "bool_type":
-        # YAML 1.1 reads yes/no/on/off as booleans.
-        message = f"expected text, got the boolean `{str(got).lower()}`; put it in quotes"
-    else:
-        shown = f" (got `{got}`)" if isinstance(got, (str, int, float)) else ""
-        message = err["msg"][0].lower() + err["msg"][1:] + shown
+    code, zh, en = _shape_message(kind, err, path, missing)
     if not path:
-        return PolicyProblem(root.name, 0, 0, "", message)
+        return PolicyProblem(code, zh, en, root.name)
     doc = owner.get(str(path[0]))
     if doc is None:  # a whole section is missing
         home = _HOME.get(str(path[0]), "a policy file")
         return PolicyProblem(
-            home, 0, 0, dotted(path), f"missing section `{path[0]}` (the default policy keeps it in `{home}`)"
+            "missing_section",
+            f"缺少章节`{path[0]}`（默认策略把它放在`{home}`中）",
+            f"missing section `{path[0]}` (the default policy keeps it in `{home}`)",
+            home, path=dotted(path),
         )
     target = path[:-1] if kind == "missing" else path
-    return problem_at(doc, target, dotted(path), message, key=kind == "extra_forbidden" or "[key]" in loc)
+    return problem_at(doc, target, code, zh, en, path=dotted(path), key=kind == "extra_forbidden" or "[key]" in loc)
 
 
-def yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> PolicyProblem:
-    """A YAML syntax error with its position and PyYAML's own words (context, then problem)."""
+def _shape_message(kind: str, err: Any, path: tuple[str | int, ...], missing: list[str]) -> tuple[str, str, str]:
+    """The code and the messages (Chinese, English) of one of pydantic's errors."""
+    got = err.get("input")
+    if kind == "missing":
+        if not path:
+            return "missing_section", "缺少章节", "missing section"
+        return "missing_field", f"缺少字段`{path[-1]}`", f"missing field `{path[-1]}`"
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        zh, en = f"未知的键`{key}`", f"unknown key `{key}`"
+        if "：" in key:
+            return "full_width_punctuation", zh + "；用了全角`：`，YAML 需要半角`:`", en + "; a full-width `：` — YAML needs the ASCII `:`"
+        if missing:
+            return "unknown_key", f"{zh}；{hint(key, missing, lang='zh')}", f"{en}; {hint(key, missing)}"
+        return "unknown_key", zh, en
+    if kind == "string_pattern_mismatch":
+        code, expected_zh, expected_en = _pattern(str(err.get("ctx", {}).get("pattern")))
+        return code, f"应为{expected_zh}，实际为`{got}`", f"expected {expected_en}, got `{got}`"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "expected_mapping", f"应为映射，实际为{_yaml_type(got, 'zh')}", f"expected a mapping, got {_yaml_type(got)}"
+    if kind == "list_type":
+        return "expected_list", f"应为列表，实际为{_yaml_type(got, 'zh')}", f"expected a list, got {_yaml_type(got)}"
+    if isinstance(got, bool) and kind != "bool_type":
+        # YAML 1.1 reads yes/no/on/off as booleans.
+        shown = str(got).lower()
+        return (
+            "boolean_not_text",
+            f"应为文本，实际为布尔值`{shown}`（YAML 把 yes、no、on、off 读作布尔值）；请加引号",
+            f"expected text, got the boolean `{shown}`; put it in quotes",
+        )
+    code, zh = _generic(kind, err.get("ctx") or {}, got)
+    en = err["msg"][0].lower() + err["msg"][1:]
+    if isinstance(got, (str, int, float)):
+        zh, en = f"{zh}，实际为`{got}`", f"{en} (got `{got}`)"
+    return code, zh, en
+
+
+def _pattern(pattern: str) -> tuple[str, str, str]:
+    """What a text that does not match ``pattern`` should have been: code, Chinese, English."""
+    if "INV" in pattern:
+        return "invalid_invariant_id", "形如`INV-01`的不变式编号", "an invariant id like `INV-01`"
+    if "A-Z" in pattern:
+        return "invalid_rule_id", "形如`Q-01`的规则编号", "a rule id like `Q-01`"
+    if ":" in pattern:
+        return "invalid_time_of_day", "形如`08:30`的时刻", "a time of day like `08:30`"
+    return "invalid_id", "由小写字母、数字、`_`或`-`组成的 id", "an id of lowercase letters, digits, `_` or `-`"
+
+
+def _generic(kind: str, ctx: dict[str, Any], got: Any) -> tuple[str, str]:
+    """The code and the Chinese message of the errors pydantic words well enough in English."""
+    simple = {
+        "bool_type": ("expected_boolean", "应为布尔值（`true`或`false`）"),
+        "string_type": ("expected_text", "应为文本"),
+        "int_type": ("expected_integer", "应为整数"),
+    }
+    if kind in simple:
+        return simple[kind]
+    bounds = {"greater_than": ("gt", "大于"), "greater_than_equal": ("ge", "不小于"),
+              "less_than": ("lt", "小于"), "less_than_equal": ("le", "不大于")}
+    if kind in bounds:
+        name, words = bounds[kind]
+        return "out_of_range", f"应{words} {ctx.get(name)}"
+    if kind == "too_short":
+        return "too_few_items", f"至少应有 {ctx.get('min_length')} 项"
+    if kind == "string_too_short":
+        least = ctx.get("min_length")
+        return "empty_text", "不能为空" if least == 1 else f"至少应有 {least} 个字符"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected")))
+        return "invalid_choice", f"应为{listing(choices)}之一"
+    reason = str(ctx.get("error", ""))
+    if kind == "value_error" and reason.startswith("unknown time zone"):
+        return "unknown_time_zone", f"未知时区`{got}`，例如 Asia/Shanghai"
+    if kind == "value_error" and reason.startswith("`codes` is required"):
+        return "category_codes_mismatch", "`codes`在`source: denied`时必须写，也只能在那时写"
+    return "invalid_value", f"取值无效：{reason or kind}"
+
+
+def yaml_problem(path: Path, text: str, exc: yaml.YAMLError, shown: str | None = None) -> PolicyProblem:
+    """A YAML syntax error with its position and PyYAML's own words (context, then problem). The
+    file is shown as ``shown`` (default: its name)."""
+    file = path.name if shown is None else shown
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
         head = text[: exc.position]
         line, col = head.count("\n") + 1, exc.position - (head.rfind("\n") + 1) + 1
-        return PolicyProblem(path.name, line, col, "", f"not valid YAML: character {exc.character!r} is not allowed")
+        char = exc.character
+        return PolicyProblem(
+            "yaml_bad_character",
+            f"不是有效的 YAML：不允许出现字符 {f'U+{char:04X}' if isinstance(char, int) else repr(char)}",
+            f"not valid YAML: character {exc.character!r} is not allowed",
+            file, line, col,
+        )
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     lines = text.splitlines()
     # A full-width colon or comma (typed with a Chinese input method) is the commonest cause; PyYAML
@@ -186,36 +354,71 @@ def yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> PolicyProblem:
                 if wide in lines[number - 1]:
                     ascii_ = ":" if wide == "：" else ","
                     return PolicyProblem(
-                        path.name, number, lines[number - 1].index(wide) + 1, "",
+                        "full_width_punctuation",
+                        f"不是有效的 YAML：用了全角`{wide}`，YAML 需要半角`{ascii_}`",
                         f"not valid YAML: a full-width `{wide}` — YAML needs the ASCII `{ascii_}`",
+                        file, number, lines[number - 1].index(wide) + 1,
                     )
     words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
-    message = "not valid YAML: " + (", ".join(words) or str(exc))
-    problem = str(getattr(exc, "problem", ""))
-    for cause, advice in _YAML_ADVICE:
-        if cause in problem:
-            message += f"; {advice}"
+    said = ", ".join(words) or str(exc)
+    code, zh, en = "yaml_syntax", f"不是有效的 YAML：{said}", f"not valid YAML: {said}"
+    for cause, cause_code, advice_zh, advice_en in _YAML_ADVICE:
+        if cause in said:
+            code = cause_code
+            zh += f"；{advice_zh}" if advice_zh else ""
+            en += f"; {advice_en}" if advice_en else ""
             break
-    return PolicyProblem(path.name, line, col, "", message)
+    return PolicyProblem(code, zh, en, file, line, col)
 
 
+# What PyYAML says → the code, and advice in Chinese and English.
 _YAML_ADVICE = (
-    ("'\\t'", "indent with spaces, not tabs"),
-    ("mapping values are not allowed", "check the indentation, or put a value that holds `: ` in quotes"),
-    ("expected <block end>", "check the indentation of this line against the lines above"),
-    ("could not find expected ':'", "each key needs a `:` followed by a space"),
+    ("'\\t'", "yaml_tab", "请用空格缩进，不要用制表符（Tab）", "indent with spaces, not tabs"),
+    ("mapping values are not allowed", "yaml_mapping_value",
+     "请检查缩进；值里含有`: `时请加引号", "check the indentation, or put a value that holds `: ` in quotes"),
+    ("expected <block end>", "yaml_indentation", "请对照上面几行检查本行的缩进", "check the indentation of this line against the lines above"),
+    ("could not find expected ':'", "yaml_missing_colon", "每个键后面须有`:`和一个空格", "each key needs a `:` followed by a space"),
+    ("expected a single document", "yaml_several_documents", "", ""),
 )
 
 
-def _yaml_type(value: Any) -> str:
+def _yaml_type(value: Any, lang: str = "en") -> str:
+    if lang == "zh":
+        names_zh = {str: "文本", bool: "布尔值", int: "数字", float: "数字", list: "列表", dict: "映射"}
+        name = "空值" if value is None else names_zh.get(type(value), type(value).__name__)
+        return f"{name}`{value}`" if isinstance(value, str) else name
     names = {str: "text", bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
     name = "nothing" if value is None else names.get(type(value), type(value).__name__)
     return f"{name} `{value}`" if isinstance(value, str) else name
 
 
-def problem_at(doc: YamlDocument, path: tuple[Any, ...], field: str, message: str, key: bool = False) -> PolicyProblem:
-    line, col = doc.position(path, key=key)
-    return PolicyProblem(doc.file, line, col, field, message)
+def problem_at(
+    doc: YamlDocument, where: tuple[Any, ...], code: str, message: str, message_en: str,
+    *, path: str | None = None, key: bool = False,
+) -> PolicyProblem:
+    """A problem at ``where`` in ``doc`` (at the key's position with ``key``); its ``path`` is
+    ``where`` dotted unless given."""
+    line, col = doc.position(where, key=key)
+    return PolicyProblem(code, message, message_en, doc.file, line, col, dotted(where) if path is None else path)
+
+
+def duplicate_keys(doc: YamlDocument) -> list[PolicyProblem]:
+    """A problem for each key given twice in one mapping of ``doc``."""
+    return [
+        problem_at(doc, dup, "duplicate_key", "同一映射中的键重复", "key given twice in one mapping", key=True)
+        for dup in doc.duplicates
+    ]
+
+
+def not_utf8(file: str, line: int = 0, column: int = 0) -> PolicyProblem:
+    return PolicyProblem(
+        "not_utf8", "不是 UTF-8 文本；请以 UTF-8 保存该文件", "not UTF-8 text; save the file as UTF-8", file, line, column
+    )
+
+
+def unreadable(file: str, exc: OSError) -> PolicyProblem:
+    why = exc.strerror or str(exc)
+    return PolicyProblem("unreadable_file", f"无法读取：{why}", f"cannot be read: {why}", file)
 
 
 def dotted(path: tuple[Any, ...]) -> str:

@@ -79,6 +79,13 @@ class Rule(_Model):
 
 class Settings(_Model):
     password_max_age_days: Annotated[int, Field(gt=0)]
+    # Where a subject's or an approver's roles and organisation come from (README, "Trust model").
+    # `assignments_or_host`: an id in the assignments takes them from there (a host's object may
+    # narrow the roles, not add one or move the org: `identity_mismatch`); any other id is taken
+    # as the host's object gives it. `assignments_only`: the assignments alone; any other id is
+    # `unknown_subject`, and as an approver it fills no step. The one to use for a decision
+    # service that many callers share.
+    identities: Literal["assignments_or_host", "assignments_only"] = "assignments_or_host"
 
 
 class ConsentRule(_Model):

@@ -26,12 +26,17 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 class Violation(Exception):
-    """An invariant that does not hold, with the requests (and their decisions) that show it."""
+    """An invariant that does not hold, with the requests (and their decisions) that show it.
 
-    def __init__(self, message: str, message_zh: str, *cases: tuple[Request, Decision]) -> None:
-        super().__init__(message)
+    It has the diagnostic shape (see ``zxpolicy._diagnostic``): ``code`` is the invariant's kind
+    (``requires_consent``), ``message`` says what went wrong in Chinese, ``message_en`` in English.
+    """
+
+    def __init__(self, code: str, message: str, message_en: str, *cases: tuple[Request, Decision]) -> None:
+        super().__init__(message_en)
+        self.code = code
         self.message = message
-        self.message_zh = message_zh
+        self.message_en = message_en
         self.cases = tuple((copy.deepcopy(r), d) for r, d in cases)
 
 
@@ -54,7 +59,7 @@ def deny_by_default(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
         return False
     key = (r["action"], r["resource"]["kind"], r["purpose"], r["resource"]["level"])
     if not any((role, *key) in f.granted for role in _roles(f, r)):
-        raise Violation(f"allowed, but no role of the subject is granted `{' '.join(key)}`", f"获准，但申请人的角色均未被授予`{' '.join(key)}`", (r, d))
+        raise Violation("deny_by_default", f"获准，但申请人的角色均未被授予`{' '.join(key)}`", f"allowed, but no role of the subject is granted `{' '.join(key)}`", (r, d))
     return True
 
 
@@ -63,7 +68,7 @@ def never_allowed(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
         return False
     d = check(f, r)
     if d.allowed:
-        raise Violation("allowed, but the invariant says such a request is never allowed", "获准，但此类请求应一律拒绝", (r, d))
+        raise Violation("never_allowed", "获准，但此类请求应一律拒绝", "allowed, but the invariant says such a request is never allowed", (r, d))
     return True
 
 
@@ -85,7 +90,7 @@ def requires_consent(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
     if not (d.allowed and _applies(f, inv, r)):
         return False
     if not _consent_valid(r):
-        raise Violation("allowed without a valid consent of the resource's customer for the purpose", "未取得该客户对此用途的有效书面授权即获准", (r, d))
+        raise Violation("requires_consent", "未取得该客户对此用途的有效书面授权即获准", "allowed without a valid consent of the resource's customer for the purpose", (r, d))
     return True
 
 
@@ -117,8 +122,12 @@ def requires_approvals(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool
     if not (d.allowed and _applies(f, inv, r)):
         return False
     if not _distinct([_valid_approvers(f, r, step) for step in inv.steps or []]):
-        steps = "; ".join(" or ".join(step) for step in inv.steps or [])
-        raise Violation(f"allowed without a valid approval by a different approver for each of: {steps}", f"未经不同审批人分别有效审批即获准：{steps}", (r, d))
+        steps_zh = "；".join("或".join(f"`{role}`" for role in step) for step in inv.steps or [])
+        steps_en = "; ".join(" or ".join(f"`{role}`" for role in step) for step in inv.steps or [])
+        raise Violation(
+            "requires_approvals", f"未经不同审批人分别有效审批即获准：{steps_zh}",
+            f"allowed without a valid approval by a different approver for each of: {steps_en}", (r, d),
+        )
     return True
 
 
@@ -132,7 +141,7 @@ def org_isolation(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
     for org in f.orgs:
         moved = {**r, "resource": {**r["resource"], "org": org}}
         if subject.org not in f.above[org] and (org == r["resource"]["org"] or check(f, moved).allowed):
-            raise Violation(f"allowed on a resource of `{org}`, outside the subject's organisation", f"获准访问`{org}`的资料，超出本人管辖范围", (moved, check(f, moved)))
+            raise Violation("org_isolation", f"获准访问`{org}`的资料，超出本人管辖范围", f"allowed on a resource of `{org}`, outside the subject's organisation", (moved, check(f, moved)))
     return True
 
 
@@ -145,7 +154,7 @@ def no_self_approval(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
     without = {**r, "approvals": [ap for ap in r["approvals"] if ap not in own]}
     d2 = check(f, without)
     if d.allowed and not d2.allowed:
-        raise Violation("allowed only because of the requester's own approval", "仅因申请人本人的审批而获准", (r, d), (without, d2))
+        raise Violation("no_self_approval", "仅因申请人本人的审批而获准", "allowed only because of the requester's own approval", (r, d), (without, d2))
     return True
 
 
@@ -161,7 +170,7 @@ def one_approver_per_step(f: Facts, inv: Invariant, r: Request, draw: Draw) -> b
     approvers = [s.approver for s in ex.stages if s.name in ("approval", "classification") and s.passed and s.approver]
     twice = sorted({a for a in approvers if approvers.count(a) > 1})
     if twice:
-        raise Violation(f"allowed with `{twice[0]}` filling two steps", f"获准，但`{twice[0]}`审批了两个环节", (r, ex.decision))
+        raise Violation("one_approver_per_step", f"获准，但`{twice[0]}`审批了两个环节", f"allowed with `{twice[0]}` filling two steps", (r, ex.decision))
     return bool(approvers)
 
 
@@ -172,14 +181,14 @@ def monotone_in_approvals(f: Facts, inv: Invariant, r: Request, draw: Draw) -> b
     more = {**r, "approvals": [*r["approvals"], *draw(approval_sets(f.engine, r))[:1]]}
     d_more = check(f, more)
     if d.allowed and not d_more.allowed:
-        raise Violation("adding an approval turned allow into deny", "增加一条审批后由允许变为拒绝", (r, d), (more, d_more))
+        raise Violation("monotone_in_approvals", "增加一条审批后由允许变为拒绝", "adding an approval turned allow into deny", (r, d), (more, d_more))
     exercised = d.allowed
     if r["approvals"]:
         i = draw(st.integers(0, len(r["approvals"]) - 1))
         fewer = {**r, "approvals": r["approvals"][:i] + r["approvals"][i + 1 :]}
         d_fewer = check(f, fewer)
         if d_fewer.allowed and not d.allowed:
-            raise Violation("removing an approval turned deny into allow", "撤回一条审批后由拒绝变为允许", (r, d), (fewer, d_fewer))
+            raise Violation("monotone_in_approvals", "撤回一条审批后由拒绝变为允许", "removing an approval turned deny into allow", (r, d), (fewer, d_fewer))
         exercised = exercised or d_fewer.allowed
     return exercised
 
@@ -196,8 +205,8 @@ def monotone_in_level(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
         d_low = check(f, lower)
         if not d_low.allowed:
             raise Violation(
-                f"denied at `{level}`, allowed at `{r['resource']['level']}`",
-                f"密级`{level}`时拒绝，`{r['resource']['level']}`时反而获准", (lower, d_low), (r, d),
+                "monotone_in_level", f"密级`{level}`时拒绝，`{r['resource']['level']}`时反而获准",
+                f"denied at `{level}`, allowed at `{r['resource']['level']}`", (lower, d_low), (r, d),
             )
     return bool(lower_levels)
 
@@ -207,7 +216,7 @@ def obligation_on_allow(f: Facts, inv: Invariant, r: Request, draw: Draw) -> boo
     if not (d.allowed and _applies(f, inv, r)):
         return False
     if inv.obligation not in d.obligations:
-        raise Violation(f"allowed without the obligation `{inv.obligation}`", f"获准，但未附带义务`{inv.obligation}`", (r, d))
+        raise Violation("obligation_on_allow", f"获准，但未附带义务`{inv.obligation}`", f"allowed without the obligation `{inv.obligation}`", (r, d))
     return True
 
 
@@ -216,15 +225,15 @@ def reasons_cite_rules(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool
         return False
     d = check(f, r)
     if not d.reasons:
-        raise Violation("a decision without reasons", "决定没有理由", (r, d))
+        raise Violation("reasons_cite_rules", "决定没有理由", "a decision without reasons", (r, d))
     for reason in d.reasons:
         if reason.rule not in f.rules:
             raise Violation(
-                f"reason `{reason.code}` cites `{reason.rule}`, which is not a rule of the policy",
-                f"理由`{reason.code}`引用的`{reason.rule}`不是策略中的规则", (r, d),
+                "reasons_cite_rules", f"理由`{reason.code}`引用的`{reason.rule}`不是策略中的规则",
+                f"reason `{reason.code}` cites `{reason.rule}`, which is not a rule of the policy", (r, d),
             )
         if reason.code not in f.document.reasons:
-            raise Violation(f"reason code `{reason.code}` has no message in the policy", f"理由代码`{reason.code}`在策略中没有说明", (r, d))
+            raise Violation("reasons_cite_rules", f"理由代码`{reason.code}`在策略中没有说明", f"reason code `{reason.code}` has no message in the policy", (r, d))
     return True
 
 
@@ -239,9 +248,9 @@ def deterministic(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
     ):
         d2 = check(f, other)
         if d2 != d:
-            raise Violation(f"another decision for {how}", f"{how_zh}，决定不同", (r, d), (other, d2))
+            raise Violation("deterministic", f"{how_zh}，决定不同", f"another decision for {how}", (r, d), (other, d2))
     if f.engine.explain(**r).decision != d or f.engine.check_many([r])[0] != d:
-        raise Violation("explain or check_many decides otherwise than check", "explain 或 check_many 的决定与 check 不同", (r, d))
+        raise Violation("deterministic", "explain 或 check_many 的决定与 check 不同", "explain or check_many decides otherwise than check", (r, d))
     return True
 
 

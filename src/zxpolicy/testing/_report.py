@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from .._diagnostic import localized
 from ._runner import InvariantResult, VerifyReport
 
 
@@ -35,7 +36,7 @@ def render_text(report: VerifyReport, lang: str = "zh") -> str:
         )
         out.append(f"{head} {inv.id} {inv.kind} [{inv.clause}] {statement} ({counts})")
         if r.violation is not None:
-            message = r.violation.message_zh if zh else r.violation.message
+            message = localized(r.violation, lang)
             out.append(f"  {'反例' if zh else 'counterexample'}: {message}")
             out.extend("  " + line for line in counterexample(r).splitlines())
     failed = [r.invariant.id for r in report.results if not r.passed]
@@ -62,6 +63,6 @@ def junit_xml(report: VerifyReport) -> str:
         inv = r.invariant
         case = ET.SubElement(suite, "testcase", classname="zxpolicy.invariants", name=f"{inv.id} {inv.kind}")
         if r.violation is not None:
-            failure = ET.SubElement(case, "failure", message=f"{inv.id} [{inv.clause}] {inv.en}: {r.violation.message}")
+            failure = ET.SubElement(case, "failure", message=f"{inv.id} [{inv.clause}] {inv.en}: {r.violation.message_en}")
             failure.text = counterexample(r)
     return ET.tostring(suites, encoding="unicode")

@@ -47,8 +47,9 @@ class InvariantResult:
         }
         if self.violation is not None:
             out["counterexample"] = {
+                "code": self.violation.code,
                 "message": self.violation.message,
-                "message_zh": self.violation.message_zh,
+                "message_en": self.violation.message_en,
                 "requests": [{"request": r, "decision": _brief(d)} for r, d in self.violation.cases],
             }
         return out

@@ -114,7 +114,7 @@ class InvariantItem(pytest.Item):
             assert result.violation is not None
             raise InvariantFailed(
                 f"{inv.id} {inv.kind} [{inv.clause}]\n{inv.zh}\n{inv.en}\n"
-                f"counterexample: {result.violation.message}\n{counterexample(result)}"
+                f"counterexample: {result.violation.message_en}\n{counterexample(result)}"
             )
         if result.exercised == 0:
             self.user_properties.append(("zxpolicy", "no generated request exercised this invariant"))
