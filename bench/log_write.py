@@ -6,6 +6,8 @@
 
 Writes N allowed queries one by one through ``Engine.check`` (one transaction and, on SQLite, one
 fsync each, as in production), times the same checks without a log, then verifies the chain.
+Then the same on SQLite with ``open_log(..., durable=False)`` (no fsync per write: kept through a
+crash of the process, not of the machine), always in a temporary file.
 The log must be new or empty: the benchmark's decisions are real records of a hash chain and
 cannot be removed from it afterwards, so give a scratch file or a scratch database.
 """
@@ -79,13 +81,16 @@ def main(argv: list[str] | None = None) -> None:
                    help="also write to PostgreSQL at this URL (a scratch database: its zxpolicy log tables must be empty)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        targets: list[tuple[str | Path, str]] = [(args.sqlite or Path(tmp) / "decisions.db", "sqlite")]
+        targets: list[tuple[str | Path, str, bool]] = [
+            (args.sqlite or Path(tmp) / "decisions.db", "sqlite", True),
+            (Path(tmp) / "not-durable.db", "sqlite (durable=False)", False),
+        ]
         if args.postgres is not None:
-            targets.append((args.postgres, "postgres"))
+            targets.append((args.postgres, "postgres", True))
         stores: list[tuple[LogStore, str]] = []
         try:
-            for target, what in targets:
-                stores.append((open_log(target), what))
+            for target, what, durable in targets:
+                stores.append((open_log(target, durable=durable), what))
             for store, what in stores:  # all checked before anything is written
                 if store.count():
                     p.error(f"{what}: the log already holds {store.count():,} records; give a new file or a scratch database")

@@ -217,6 +217,15 @@ def test_password_age_is_a_setting(default: zxpolicy.Engine, new: Path) -> None:
     assert d.changes == () and d.settings == (("password_max_age_days", "30", "90", WIDENED),)
 
 
+def test_trusting_the_host_for_identities_is_a_widening_setting(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "rules.yaml", "identities: assignments_or_host", "identities: assignments_only")
+    narrowed = diff_to(default, new)
+    assert narrowed.settings == (("identities", "assignments_or_host", "assignments_only", NARROWED),)
+    assert not narrowed.widened
+    widened = diff_policies(zxpolicy.load(new), default)
+    assert widened.settings == (("identities", "assignments_only", "assignments_or_host", WIDENED),) and widened.widened
+
+
 def test_a_space_too_large_is_refused_not_sampled(default: zxpolicy.Engine) -> None:
     with pytest.raises(SpaceTooLarge, match="too large to enumerate exactly") as info:
         diff_policies(default, default, max_classes=100)

@@ -114,6 +114,14 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return Backend("sqlite", root=tmp_path_factory.mktemp("logs"))
 
 
+@pytest.fixture
+def postgres_backend(pg_dsn: str | None) -> Backend:
+    """The PostgreSQL backend alone, for what only PostgreSQL has."""
+    if pg_dsn is None:
+        pytest.skip("no PostgreSQL server: set ZXPOLICY_TEST_PG_DSN, or install PostgreSQL (.ci/run does)")
+    return Backend("postgres", dsn=pg_dsn)
+
+
 def many_records(n: int) -> list[LogRecord]:
     """``n`` decisions made by the engine: queries of many customers over a day, some denied."""
     sink = ListLog()

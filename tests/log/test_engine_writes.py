@@ -72,12 +72,22 @@ def test_an_allowed_query_that_cannot_be_logged_is_denied() -> None:
     assert denied.codes == ("consent_missing",)
 
 
-def test_an_allowed_decision_without_the_log_obligation_stands() -> None:
-    # an archive view carries no `log_query` and is neither query nor print (see the README)
-    engine = zxpolicy.load(POLICIES, log=Failing())
+def test_an_allowed_decision_the_policy_does_not_require_recorded_stands(policy_copy) -> None:  # type: ignore[no-untyped-def]
+    # By default an archive view must be recorded (credit information): denied when it cannot be
+    # (tests/log/test_must_record.py). A policy that lists only user accounts lets it stand; an
+    # allowed query still carries `log_query`, and is denied.
+    rules = policy_copy / "rules.yaml"
+    text = rules.read_text(encoding="utf-8").replace("settings:\n", "settings:\n  must_record: [{kinds: [user_account]}]\n", 1)
+    rules.write_text(text, encoding="utf-8")
+    engine = zxpolicy.load(policy_copy, log=Failing())
     fields = {k: v for k, v in ARCHIVE_VIEW.items() if k not in ("subject", "resource", "purpose")}
     d = engine.check(ARCHIVE_VIEW["subject"], ARCHIVE_VIEW["resource"], ARCHIVE_VIEW["purpose"], **fields)
     assert d.allowed and "log_query" not in d.obligations
+    q = engine.check("u-query-east1", report(), "loan_review", consent=consent(), at=AT)
+    assert q.codes == ("log_unavailable",)
+    default = zxpolicy.load(POLICIES, log=Failing())
+    d = default.check(ARCHIVE_VIEW["subject"], ARCHIVE_VIEW["resource"], ARCHIVE_VIEW["purpose"], **fields)
+    assert d.codes == ("log_unavailable",)
 
 
 @contextmanager

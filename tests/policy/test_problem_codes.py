@@ -153,6 +153,64 @@ MORE: list[Case] = [
         Replace("credit_information: false}", "credit_information: nope}"),
         "vocabulary.yaml", Line("nope}"), "kinds[3].credit_information", "valid boolean",
     ),
+    # what the bounded reader refuses (tests/policy/test_hostile_yaml.py has the bombs)
+    Case(
+        "yaml_anchor", "grants.yaml",
+        Replace("    purposes: [dissent]\n", "    purposes: &p [dissent]\n"),
+        "grants.yaml", Line("&p"), "grants[1].purposes", "the anchor `&p` is not allowed",
+    ),
+    Case(
+        "yaml_merge_key", "orgs.yaml",
+        Replace("{id: hq,", "{<<: {id: hq},"),
+        "orgs.yaml", Line("<<"), "orgs[0]", "the merge key `<<` is not allowed",
+    ),
+    Case(
+        "yaml_explicit_tag", "vocabulary.yaml",
+        Replace("credit_information: false}", "credit_information: !!bool false}"),
+        "vocabulary.yaml", Line("!!bool"), "kinds[3].credit_information", "the YAML tag `!!bool`",
+    ),
+    Case(
+        "yaml_nested_too_deep", "orgs.yaml",
+        Replace("{id: hq,", "{id: hq, x: " + "[" * 70 + "]" * 70 + ","),
+        "orgs.yaml", Line("x: [["), "orgs[0].x[0]", "nested more than 64 levels",
+    ),
+    Case(
+        "yaml_too_many_values", "orgs.yaml",
+        Write("orgs: [" + "a, " * 200_001 + "]\n"),
+        "orgs.yaml", 1, "orgs[", "more than 200000 values",
+    ),
+    Case(
+        "yaml_base_60_number", "reporting.yaml",
+        Replace("daily_volume_threshold: 50", "daily_volume_threshold: 1:30"),
+        "reporting.yaml", Line("1:30"), "reporting.daily_volume_threshold", "`1:30` is a YAML 1.1 base-60 number",
+    ),
+    Case(
+        "yaml_date_that_does_not_exist", "orgs.yaml",
+        Replace("en: city union}", "en: 2026-02-30}"),
+        "orgs.yaml", Line("2026-02-30"), "orgs[0].en", "`2026-02-30` is not a valid date",
+    ),
+    Case(
+        "file_over_one_mebibyte", "orgs.yaml",
+        Write("# " + "x" * (2 << 20) + "\norgs: []\n"),
+        "orgs.yaml", 1, "", "the file is too large",
+    ),
+    Case(
+        "a_file_that_is_not_a_policy_file", "notes.json",
+        Write("{}\n"),
+        "notes.json", 0, "", "rename the file to `.yaml` or move it out",
+    ),
+    # the parts fit together
+    Case(
+        "rule_used_by_nothing", "classification.yaml",
+        Replace("  exemptions:\n    - rule: C-02\n      role: archive_custodian\n      actions: [view]\n", ""),
+        "rules.yaml", Line("{id: C-02"), "rules[20].id", "rule `C-02` is used by nothing",
+    ),
+    Case(
+        "grant_for_a_chain_that_is_not_there", "approvals.yaml",
+        Replace("  - rule: A-05\n    actions: [modify]\n    kinds: [credit_report]\n    ordered: false\n    steps:\n"
+                "      - [general_manager]\n    obligations: [file_with_risk_control]\n\n", ""),
+        "grants.yaml", Line("rule: A-05"), "grants[6].rule", "the grant cites rule `A-05`",
+    ),
 ]
 
 CODES = {
@@ -257,6 +315,17 @@ CODES = {
     "unknown_key_with_a_full_width_colon": "full_width_punctuation",
     "a_list_for_a_mapping": "expected_mapping",
     "text_for_a_boolean_in_yaml_words": "expected_boolean",
+    "yaml_anchor": "yaml_alias",
+    "yaml_merge_key": "yaml_alias",
+    "yaml_explicit_tag": "yaml_tag",
+    "yaml_nested_too_deep": "yaml_too_deep",
+    "yaml_too_many_values": "yaml_too_many_values",
+    "yaml_base_60_number": "yaml_number_form",
+    "yaml_date_that_does_not_exist": "yaml_invalid_time",
+    "file_over_one_mebibyte": "file_too_large",
+    "a_file_that_is_not_a_policy_file": "unexpected_file",
+    "rule_used_by_nothing": "rule_unused",
+    "grant_for_a_chain_that_is_not_there": "grant_rule_without_chain",
 }
 
 ALL = CASES + MORE
@@ -337,6 +406,18 @@ SAYS = {
     "duplicate_case_name": "another case is named",
     "unknown_fixture": "fixture `",
     "subject_not_found": "neither a subject fixture nor an id",
+    "unexpected_file": "rename the file",
+    "policy_changed_while_reading": "kept changing while they were read",
+    "file_too_large": "the file is too large",
+    "yaml_alias": "no YAML anchors, aliases or merge keys",
+    "yaml_tag": "the YAML tag `",
+    "yaml_too_deep": "levels deep",
+    "yaml_too_many_values": "values in one file",
+    "yaml_number_form": "is a YAML 1.1 ",
+    "yaml_invalid_time": "is not a valid date or time",
+    "rule_unused": "is used by nothing",
+    "grant_rule_without_chain": "is the chain missing?",
+    "policy_does_not_compile": "the policy does not compile",
 }
 
 
@@ -367,9 +448,11 @@ def test_every_case_has_a_code_and_the_corpus_reaches_most_of_the_catalogue() ->
     assert len({c.id for c in ALL}) == len(ALL)
     unreached = set(POLICY_PROBLEM_CODES) - set(CODES.values())
     # reached by the tests below (suites, a missing directory or bundled policy, a file that cannot
-    # be read), or (invalid_value) only by a schema error no model of today can give
+    # be read), by test_snapshot (files changing while read) and test_load_is_validate (a policy
+    # that does not compile), or (invalid_value) only by a schema error no model of today can give
     assert unreached <= set(SUITE_CODES.values()) | {
         "not_a_directory", "bundled_policy_missing", "unreadable_file", "no_suites", "invalid_value",
+        "policy_changed_while_reading", "policy_does_not_compile",
     }, unreached
 
 

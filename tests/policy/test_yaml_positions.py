@@ -56,7 +56,7 @@ def test_the_bundled_assignments_take_the_line_reader_with_the_same_positions() 
     quick = _assignments(text, "assignments.yaml")
     assert quick is not None and quick.data == yaml.safe_load(text)
     full = read_yaml(text.replace("assignments:", "assignments:  # the same file, read by YAML"), "assignments.yaml")
-    assert quick.node is None  # positions are read only when asked for
+    assert quick._plain is not None  # positions are worked out from the entry's line, when asked for
     for path in [("assignments",), ("assignments", 0), ("assignments", 13, "org"), ("assignments", 2, "roles", 0)]:
         assert quick.position(path) == full.position(path)
         assert quick.position(path, key=True) == full.position(path, key=True)
@@ -70,3 +70,53 @@ def test_a_generated_assignments_file_takes_the_line_reader(tmp_path: Path) -> N
     quick = _assignments(text, "assignments.yaml")
     assert quick is not None and quick.data == yaml.safe_load(text)
     assert len(quick.data["assignments"]) == 300
+
+
+def _pyyaml_positions(text: str) -> tuple[dict[Any, tuple[int, int]], dict[Any, tuple[int, int]]]:
+    """Where PyYAML's own composer puts every value and mapping key."""
+    values: dict[Any, tuple[int, int]] = {}
+    keys: dict[Any, tuple[int, int]] = {}
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                keys[(*path, key.value)] = (key.start_mark.line + 1, key.start_mark.column + 1)
+                walk(value, (*path, key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+    return values, keys
+
+
+def test_every_value_stands_where_pyyaml_puts_it() -> None:
+    for path in sorted(POLICIES.glob("*.yaml")) + sorted((POLICIES / "tests").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8").replace("assignments:\n", "assignments:  # read by YAML\n")
+        doc = read_yaml(text, path.name)
+        values, keys = _pyyaml_positions(text)
+        assert all(doc.position(p) == at for p, at in values.items()), path.name
+        assert all(doc.position(p, key=True) == at for p, at in keys.items()), path.name
+
+
+def test_the_line_reader_puts_every_value_where_yaml_does(tmp_path: Path) -> None:
+    from bench.institution import build
+
+    inst = build(tmp_path / "policies", 300, 30)
+    generated = (inst.directory / "assignments.yaml").read_text(encoding="utf-8")
+    bundled = (POLICIES / "assignments.yaml").read_text(encoding="utf-8")
+    odd = "# users\n\nassignments:   \n  # first\n    - {id: a,roles: [],org: b}\n\n    - {id: c ,  roles: [ d ,e ], org: f, zh: 东区}  \n"
+    for text in (bundled, generated, odd):
+        quick = _assignments(text, "assignments.yaml")
+        assert quick is not None
+        values, keys = _pyyaml_positions(text)
+        for p, at in values.items():
+            assert quick.position(p) == at, p
+        for p, at in keys.items():
+            assert quick.position(p, key=True) == at, p
+        # a path that is not there is shown at its nearest parent, as YAML's table does
+        n = len(quick.data["assignments"])
+        for p, parent in [(("assignments", n), ("assignments",)), (("assignments", 0, "person"), ("assignments", 0)),
+                          (("assignments", 0, "roles", 9), ("assignments", 0, "roles")), (("levels", 0), ())]:
+            assert quick.position(p) == values[parent], p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -19,17 +20,45 @@ from ..compliance import (
 )
 from ..decide import Engine
 from . import main
-from ._common import EXIT_DENIED, EXIT_ERROR, echo_json, json_option, lang_option
+from ._common import (
+    EXIT_DENIED,
+    EXIT_ERROR,
+    describe,
+    echo_json,
+    fail,
+    json_option,
+    lang_option,
+    policy_crashed,
+    policy_error_text,
+)
 
 
-def _load(spec: str, scratch: Path, name: str) -> Engine:
-    """A policy directory, or ``REV:PATH`` of the git repository around the working directory."""
+def _load(spec: str, scratch: Path, name: str, lang: str) -> Engine:
+    """A policy directory, or ``REV:PATH`` of the git repository around the working directory.
+
+    What cannot be read is one line and exit 2 (never 1, which reads as "widened"): neither a
+    directory nor ``REV:PATH``, a revision git refuses or a tree entry that is not a plain file
+    name (``RevisionError``), a file that cannot be written, or loading that raises anything
+    but ``PolicyError`` (which the caller prints with its problems)."""
     path = Path(spec)
     if not path.is_dir():
         if ":" not in spec:
-            raise click.UsageError(f"`{spec}` is neither a directory nor REV:PATH")
-        path = export_revision(spec, scratch / name)
-    return load(path)
+            fail(f"`{spec}` 既不是目录，也不是 REV:PATH", f"`{spec}` is neither a directory nor REV:PATH", lang)
+        try:
+            path = export_revision(spec, scratch / name)
+        except RevisionError as exc:
+            fail(f"无法读取该版本：{exc}", str(exc), lang)
+        except OSError as exc:
+            what = describe(exc)
+            fail(f"无法读取 `{spec}`：{what}", f"`{spec}`: cannot export it: {what}", lang)
+    try:
+        return load(path)
+    except PolicyError as exc:
+        if path.is_relative_to(scratch):  # name the revision, not the scratch folder it was exported to
+            raise PolicyError([dataclasses.replace(p, file=spec) if p.file == str(path) else p for p in exc.problems]) from None
+        raise
+    except Exception as exc:
+        policy_crashed(spec, exc, lang)
 
 
 @main.command()
@@ -60,14 +89,17 @@ def diff(old: str, new: str, allow_widening: bool, max_classes: int, lang: str, 
     """
     try:
         with tempfile.TemporaryDirectory(prefix="zxpolicy-diff-") as tmp:
-            engines = _load(old, Path(tmp), "old"), _load(new, Path(tmp), "new")
+            engines = _load(old, Path(tmp), "old", lang), _load(new, Path(tmp), "new", lang)
             result = diff_policies(*engines, max_classes=max_classes)
     except PolicyError as exc:
-        click.echo(exc.text(lang), err=True)
+        click.echo(policy_error_text(exc, lang), err=True)
         sys.exit(EXIT_ERROR)
-    except (DiffError, RevisionError) as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_ERROR)
+    except DiffError as exc:
+        fail(f"无法比较：{exc}", str(exc), lang)
+    except OSError as exc:  # the scratch folder cannot be made or removed
+        what = describe(exc)
+        fail(f"无法比较：临时目录出错：{what}", f"cannot compare: the scratch folder: {what}", lang)
+    # Any other exception is the command group's: one line, exit 2 (never 1, "widened").
     if as_json:
         echo_json(diff_to_json(result, old, new))
     else:

@@ -15,7 +15,9 @@ from ._common import (
     echo_json,
     json_option,
     lang_option,
+    policy_crashed,
     policy_dir,
+    policy_error_text,
 )
 
 
@@ -45,8 +47,10 @@ def lint(directory: str | None, strict: bool, lang: str, as_json: bool) -> None:
     try:
         warnings = lint_directory(path)
     except PolicyError as exc:
-        click.echo(exc.text(lang), err=True)
+        click.echo(policy_error_text(exc, lang), err=True)
         sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        policy_crashed(path, exc, lang)
     if as_json:
         echo_json([w.to_dict() for w in warnings])
     else:

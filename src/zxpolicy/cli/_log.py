@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from tqdm import tqdm
 
 from .._diagnostic import localized
-from .._errors import PolicyError
+from .._errors import LogError, PolicyError
 from ..log import (
     FLAGS,
     LogStore,
     StoredRecord,
+    csv_text,
     daily_check,
-    is_postgres,
     monthly_report,
+    open_log,
     review_settings,
     verify_chain,
 )
@@ -35,7 +33,6 @@ from ._common import (
     echo_json,
     json_option,
     lang_option,
-    open_log_or_exit,
     policy_dir,
 )
 
@@ -51,10 +48,20 @@ def _progress(what: str) -> Any:
     return wrap
 
 
-def _open(target: str) -> LogStore:
-    if not is_postgres(target) and not Path(target).is_file():
-        raise click.UsageError(f"no log at `{target}`")  # opening would create an empty one
-    return open_log_or_exit(target)
+def _open(target: str, lang: str) -> LogStore:
+    """The log, opened read-only: these commands change nothing of it (a read-only copy will do),
+    and create nothing where there is none. One that cannot be opened exits 2."""
+    try:
+        return open_log(target, read_only=True)
+    except LogError as exc:
+        _fail(exc, lang)
+
+
+def _fail(exc: LogError, lang: str) -> NoReturn:
+    """A log that cannot be opened or read: one line in ``lang``, exit 2."""
+    text = getattr(exc, "message_en" if lang == "en" else "message", None) or str(exc)
+    click.echo(" ".join(str(text).split()), err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _settings(policy: str | None, lang: str) -> tuple[Any, dict[str, tuple[str, str]]]:
@@ -92,9 +99,11 @@ def log() -> None:
 def verify_command(target: str, anchor: str | None, lang: str, as_json: bool) -> None:
     """Check that no record was edited, deleted, inserted or reordered; name the first bad one.
 
-    LOG is a SQLite file or a postgresql:// URL. Prints the head (its last record's number and
-    hash): keep it elsewhere and give it back with --anchor to catch a rewritten chain. Exit 0
-    intact, 1 tampered.
+    LOG is a SQLite file or a postgresql:// URL, opened read-only: nothing of it is changed or
+    created, and a read-only copy will do. Prints the head (its last record's number and hash):
+    keep it elsewhere and give it back with --anchor to catch a rewritten chain. Exit 0 intact,
+    1 tampered (a missing table or head, or a record's body that is not a record, included), 2 a
+    log that cannot be opened or read.
 
     \b
     Example:
@@ -107,9 +116,11 @@ def verify_command(target: str, anchor: str | None, lang: str, as_json: bool) ->
         if m is None:
             raise click.UsageError(f"--anchor `{anchor}`: expected SEQ:HASH (a number, a colon, 64 hex digits)")
         anchored = (int(m[1]), m[2])
-    store = _open(target)
+    store = _open(target, lang)
     try:
         v = verify_chain(store, anchor=anchored, progress=_progress("verify"))
+    except LogError as exc:
+        _fail(exc, lang)
     finally:
         store.close()
     zh = lang == "zh"
@@ -154,10 +165,12 @@ def daily_check_command(target: str, day: Any, policy: str | None, mask: bool, f
       zxpolicy log daily-check decisions.db --date 2026-11-27
       zxpolicy log daily-check decisions.db --date 2026-11-27 --mask --csv > 2026-11-27.csv
     """
-    settings, _ = _settings(policy, lang)
-    store = _open(target)
+    store = _open(target, lang)  # first: a log that cannot be opened is all that is said
     try:
+        settings, _ = _settings(policy, lang)
         rows = daily_check(store, settings, day.date(), progress=_progress("daily-check"))
+    except LogError as exc:
+        _fail(exc, lang)
     except ValueError as exc:  # a record that does not parse: the log was tampered with
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
@@ -169,12 +182,9 @@ def daily_check_command(target: str, day: Any, policy: str | None, mask: bool, f
         echo_json({"date": day.date().isoformat(), "time_zone": settings.time_zone, "queries": len(rows),
                    "flagged": sum(1 for r in rows if r.flags), "rows": items})
     elif as_csv:
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow([*_HEAD, "codes"])
-        for it in items:
-            w.writerow([*(_cell(it, k) for k in _HEAD), " ".join(it["codes"])])  # type: ignore[arg-type]
-        click.echo(out.getvalue(), nl=False)
+        table: list[list[object]] = [[*_HEAD, "codes"]]
+        table += [[*(_cell(it, k) for k in _HEAD), " ".join(it["codes"])] for it in items]  # type: ignore[arg-type]
+        click.echo(csv_text(table), nl=False)  # formula-like cells escaped: ids come from the requests
     else:
         click.echo(_daily_text(items, rows, day.date(), lang))
     sys.exit(EXIT_DENIED if any(r.flags for r in rows) else 0)
@@ -229,20 +239,13 @@ def monthly_report_command(target: str, month: Any, policy: str | None, counts: 
       zxpolicy log monthly-report decisions.db --month 2026-11 --count illegal_provision=0 \\
           --count misuse=0 --count report_leak=0 > 2026-11.md
     """
-    settings, orgs = _settings(policy, lang)
-    recorded: dict[str, int] = {}
-    ids = {c.id: c.source for c in settings.categories}
-    for item in counts:
-        key, sep, value = item.partition("=")
-        if not sep or not value.isdigit():
-            raise click.UsageError(f"--count `{item}`: expected ID=N with N a whole number")
-        if ids.get(key) != "recorded":
-            known = ", ".join(k for k, s in ids.items() if s == "recorded")
-            raise click.UsageError(f"--count `{key}`: not a recorded category of the policy; those are: {known}")
-        recorded[key] = int(value)
-    store = _open(target)
+    store = _open(target, lang)  # first: a log that cannot be opened is all that is said
     try:
+        settings, orgs = _settings(policy, lang)
+        recorded = _recorded(settings, counts)
         report = monthly_report(store, settings, month.year, month.month, recorded, progress=_progress("monthly-report"))
+    except LogError as exc:
+        _fail(exc, lang)
     except ValueError as exc:  # a record that does not parse: the log was tampered with
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)
@@ -258,3 +261,18 @@ def monthly_report_command(target: str, month: Any, policy: str | None, counts: 
         labels = {k: v[0 if lang == "zh" else 1] for k, v in orgs.items()}
         click.echo(report.markdown(lang, labels), nl=False)
     sys.exit(0 if report.complete else EXIT_DENIED)
+
+
+def _recorded(settings: Any, counts: tuple[str, ...]) -> dict[str, int]:
+    """The ``--count ID=N`` given, checked against the policy's recorded categories."""
+    recorded: dict[str, int] = {}
+    ids = {c.id: c.source for c in settings.categories}
+    for item in counts:
+        key, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            raise click.UsageError(f"--count `{item}`: expected ID=N with N a whole number")
+        if ids.get(key) != "recorded":
+            known = ", ".join(k for k, s in ids.items() if s == "recorded")
+            raise click.UsageError(f"--count `{key}`: not a recorded category of the policy; those are: {known}")
+        recorded[key] = int(value)
+    return recorded

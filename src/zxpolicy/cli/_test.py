@@ -14,6 +14,7 @@ from ._common import (
     EXIT_DENIED,
     EXIT_ERROR,
     echo_json,
+    fail,
     json_option,
     lang_option,
     load_engine,
@@ -60,7 +61,8 @@ def test_command(
         try:
             Path(junit).write_text(report.junit_xml(lang), encoding="utf-8")
         except OSError as exc:
-            raise click.UsageError(f"--junit `{junit}`: {exc.strerror or exc}") from None
+            reason = (exc.strerror or str(exc)).lower()
+            fail(f"--junit `{junit}`：无法写入（{reason}）", f"--junit `{junit}`: cannot write it ({reason})")
     if as_json:
         echo_json(report.to_dict(min_coverage))
     else:

@@ -12,6 +12,7 @@ from ._common import (
     EXIT_DENIED,
     EXIT_ERROR,
     echo_json,
+    fail,
     json_option,
     lang_option,
     load_engine,
@@ -54,7 +55,11 @@ def verify(directory: str | None, seed: int, max_examples: int, only: tuple[str,
         raise click.UsageError(f"--only `{unknown[0]}` is not an invariant of the policy")
     report = run(engine, seed=seed, max_examples=max_examples, only=only or None)
     if junit:
-        Path(junit).write_text(report.junit_xml(), encoding="utf-8")
+        try:
+            Path(junit).write_text(report.junit_xml(), encoding="utf-8")
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            fail(f"--junit `{junit}`：无法写入（{reason}）", f"--junit `{junit}`: cannot write it ({reason})")
     if as_json:
         echo_json(report.to_dict())
     else:

@@ -24,6 +24,7 @@ from ._tables import (
     Tables,
     Vocabulary,
     compile_policy,
+    person_keys,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "Vocabulary",
     "build_enforcer",
     "compile_policy",
+    "person_keys",
 ]
 
 

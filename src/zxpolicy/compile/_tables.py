@@ -161,6 +161,9 @@ class Tables:
     separations: tuple[SeparationRule, ...]
     checks: Mapping[str, Cite]  # built-in check → its rule
     password_max_age: timedelta
+    # (action, kind) of the allowed decisions that must be recorded (settings.must_record, and
+    # those that carry `log_query`): an engine whose log cannot record one denies it (Q-11)
+    must_record: frozenset[tuple[str, str]]
     engine: Cite
     messages: Messages
 
@@ -242,9 +245,26 @@ def compile_policy(doc: PolicyDocument) -> Tables:
         ),
         checks=MappingProxyType({r.check: cite(r.id) for r in doc.rules if r.check}),
         password_max_age=timedelta(days=doc.settings.password_max_age_days),
+        must_record=must_record(doc, requirements),
         engine=Cite(ENGINE_RULE, ENGINE_CLAUSE, "请求须可识别", "the request must be readable"),
         messages=messages,
     )
+
+
+def must_record(doc: PolicyDocument, requirements: Mapping[Key, Requirement]) -> frozenset[tuple[str, str]]:
+    """The (action, kind) pairs whose allowed decisions must be recorded: ``settings.must_record``
+    (each entry its actions × its kinds, every action where it names none), by default every
+    action on a kind marked ``credit_information`` and on ``user_account``; and every pair whose
+    decisions carry the obligation ``log_query``."""
+    actions = [a.id for a in doc.actions]
+    entries = doc.settings.must_record
+    if entries is None:
+        kinds = [k.id for k in doc.kinds if k.credit_information or k.id == "user_account"]
+        pairs = {(a, k) for a in actions for k in kinds}
+    else:
+        pairs = {(a, k) for e in entries for a in (e.actions or actions) for k in e.kinds}
+    pairs.update((key[0], key[1]) for key, req in requirements.items() if "log_query" in req.obligations)
+    return frozenset(pairs)
 
 
 def person_keys(doc: PolicyDocument) -> dict[str, str]:

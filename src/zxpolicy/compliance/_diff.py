@@ -17,6 +17,7 @@ lets through a request OLD denied. A class denied by both is not listed, whateve
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -225,8 +226,30 @@ def _people(old: Engine, new: Engine) -> tuple[PersonChange, ...]:
     return tuple(out)
 
 
+# How a setting's change reads: the values from the narrowest to the widest, or a function that
+# says whether the new value is wider. A setting not listed here is marked WIDENED on any change,
+# so that a reviewer looks at it (a diff must never call a widening a mere change).
+_SETTING_ORDER: dict[str, tuple[str, ...]] = {"identities": ("assignments_only", "assignments_or_host")}
+
+
 def _settings(old: Engine, new: Engine) -> tuple[tuple[str, str, str, str], ...]:
-    a, b = old.document.settings.password_max_age_days, new.document.settings.password_max_age_days
-    if a == b:
-        return ()
-    return (("password_max_age_days", str(a), str(b), WIDENED if b > a else NARROWED),)
+    a_all = old.document.settings.model_dump(mode="json")
+    b_all = new.document.settings.model_dump(mode="json")
+    out = []
+    for name in sorted(set(a_all) | set(b_all)):
+        a, b = a_all.get(name), b_all.get(name)
+        if a == b:
+            continue
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            mark = WIDENED if b > a else NARROWED  # a longer password age, a larger limit
+        elif name in _SETTING_ORDER and a in _SETTING_ORDER[name] and b in _SETTING_ORDER[name]:
+            order = _SETTING_ORDER[name]
+            mark = WIDENED if order.index(b) > order.index(a) else NARROWED
+        else:
+            mark = WIDENED
+        out.append((name, _shown(a), _shown(b), mark))
+    return tuple(out)
+
+
+def _shown(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -5,7 +5,8 @@ Only the files directly in the directory are exported (the loader reads no other
 The revision may come from an untrusted branch: one that starts with ``-`` is refused (and every
 revision is passed after ``--end-of-options``, so git never reads it as an option), and a tree
 entry whose name is not a plain file name (``..``, a ``/``, not UTF-8) is refused rather than
-written.
+written, and so is a file larger than the loader ever reads (``MAX_PLAIN_BYTES``), before git is
+asked for its content; every file written is then read by the loader, within its bounds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 from .._errors import RevisionError
+from ..policy import MAX_PLAIN_BYTES
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -44,7 +46,7 @@ def export_revision(spec: str, into: Path, repo: Path = Path(".")) -> Path:
         raise RevisionError(f"`{spec}`: a revision cannot start with `-`")
     tree = f"{rev}:{path.strip('/')}"
     try:
-        listing = _git(repo, "ls-tree", "-z", "--end-of-options", tree)
+        listing = _git(repo, "ls-tree", "-l", "-z", "--end-of-options", tree)
     except RevisionError:
         # A fresh clone of another branch has no local `main`, only `origin/main`: say so.
         if not _resolves(repo, rev) and _resolves(repo, f"origin/{rev}"):
@@ -57,12 +59,15 @@ def export_revision(spec: str, into: Path, repo: Path = Path(".")) -> Path:
     count = 0
     for entry in filter(None, listing.split(b"\0")):
         meta, _, name = entry.partition(b"\t")
-        mode, kind, oid = (meta.split() + [b"", b"", b""])[:3]
+        mode, kind, oid, size = (meta.split() + [b"", b"", b"", b""])[:4]
         if kind != b"blob":
             continue  # a subfolder: the loader does not read it either
         file_name = _plain_name(spec, name)
         if mode not in (b"100644", b"100755"):
             raise RevisionError(f"`{spec}`: `{file_name}` is not a regular file (mode {mode.decode('ascii', 'replace')})")
+        if not size.isdigit() or int(size) > MAX_PLAIN_BYTES:
+            shown = size.decode("ascii", "replace")
+            raise RevisionError(f"`{spec}`: `{file_name}` is {shown} bytes, more than a policy file may hold ({MAX_PLAIN_BYTES})")
         (into / file_name).write_bytes(_git(repo, "cat-file", "blob", oid.decode("ascii")))
         count += 1
     if not count:

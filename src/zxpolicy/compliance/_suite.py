@@ -25,9 +25,11 @@ from .._errors import PolicyProblem, SuiteError
 from .._hints import hint
 from ..decide import KEYWORDS
 from ..policy import (
+    MAX_FILE_BYTES,
     PolicyDocument,
     YamlDocument,
     duplicate_keys,
+    file_too_large,
     missing_beside,
     not_utf8,
     problem_at,
@@ -97,7 +99,10 @@ class Suite:
 
 def suite_files(directory: Path) -> list[Path]:
     """The suite files of a directory, in name order (``fixtures.yaml`` holds no cases)."""
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and p.name != FIXTURES_FILE)
+    return sorted(
+        p for p in directory.iterdir()
+        if p.suffix.lower() in (".yaml", ".yml") and p.is_file() and p.name != FIXTURES_FILE
+    )
 
 
 def load_suites(paths: list[Path], document: PolicyDocument, shown_from: Path | None = None) -> list[Suite]:
@@ -130,6 +135,10 @@ def _shown(path: Path, base: Path | None) -> str:
 
 def _read(path: Path, shown: str, problems: list[PolicyProblem], fixtures_only: bool) -> tuple[YamlDocument, SuiteFile] | None:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # not read at all: read_yaml would refuse it
+            problems.append(file_too_large(shown, size))
+            return None
         text = path.read_text(encoding="utf-8")
         doc = read_yaml(text, shown)
     except UnicodeDecodeError:

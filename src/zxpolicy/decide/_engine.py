@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._bundled import model_conf
+from .._errors import PolicyError, PolicyProblem
 from ..compile import Tables, compile_policy
 from ..policy import LoadedPolicy, PolicyDocument
 from ._decide import decide, failed, log_cite, unreadable
@@ -40,16 +41,24 @@ class Engine:
     """Decides requests against one loaded policy.
 
     Build one with ``zxpolicy.load(dir)``. The constructor is internal: it takes a policy as
-    ``zxpolicy.policy.load_policy`` returns it, and compiles it.
+    ``zxpolicy.policy.load_policy`` returns it, and compiles it. A policy that does not compile
+    raises ``PolicyError`` (``policy_does_not_compile``), never anything else.
     """
 
     def __init__(self, policy: LoadedPolicy, log: DecisionLog | None = None) -> None:
         self._policy = policy
         self._version = policy.version
-        self._tables = compile_policy(policy.document)
-        self._words = StepGrants(self._tables)
+        try:
+            self._tables = compile_policy(policy.document)
+            self._words = StepGrants(self._tables)
+            self._log_cite = log_cite(policy.document, self._tables.engine)
+        except Exception as exc:  # a loaded policy always compiles; if one does not, it does not load
+            said = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            raise PolicyError([PolicyProblem(
+                "policy_does_not_compile", f"策略无法编译：{said}", f"the policy does not compile: {said}",
+                policy.directory.name,
+            )]) from exc
         self._log = log
-        self._log_cite = log_cite(policy.document, self._tables.engine)
         self._enforcer: Any = None
         self._enforcer_lock = threading.Lock()
 
@@ -211,12 +220,16 @@ class Engine:
 
     def _logged(self, log: DecisionLog, r: Request, d: Decision) -> Decision:
         """Write the decision to the log. What is granted must leave a trace (Q-11): an allowed
-        query or print, or any allowed decision obliged to `log_query`, that cannot be written is
-        a deny. A deny that cannot be written stays a deny."""
+        decision the policy says must be recorded (``settings.must_record``; by default every
+        action on credit information and on user accounts), or that carries `log_query`, and
+        that cannot be written — the log locked, full, read-only, deleted or replaced — is a deny.
+        A deny that cannot be written stays a deny."""
         try:
             log.write(record_of(r, d))
         except Exception as exc:
-            if not d.allowed or (r.action not in ("query", "print") and "log_query" not in d.obligations):
+            if not d.allowed or (
+                (r.action, r.resource.kind) not in self._tables.must_record and "log_query" not in d.obligations
+            ):
                 return d
             name = f"`{type(exc).__name__}`: {exc}"[:200]
             reason = self._tables.messages.reason("log_unavailable", self._log_cite, name, name)

@@ -2,12 +2,13 @@
 
     engine = zxpolicy.load(log="decisions.db")          # or a postgresql:// URL, or a DecisionLog
     engine.check(...)                                     # each decision is written
-    verify_chain(open_log("decisions.db")).ok             # the chain is intact
+    verify_chain(open_log("decisions.db", read_only=True)).ok   # the chain is intact
     daily_check(store, settings, date(2026, 11, 27))      # 查询日核查
     monthly_report(store, settings, 2026, 11, recorded)   # the monthly statistics for the PBoC
 """
 
 from ..decide import DecisionLog
+from ._csv import csv_cell, csv_text
 from ._daily import FLAGS, DailyRow, daily_check
 from ._monthly import MonthlyReport, monthly_report
 from ._record import GENESIS, LogRecord, StoredRecord
@@ -27,6 +28,8 @@ __all__ = [
     "ReviewSettings",
     "StoredRecord",
     "Verdict",
+    "csv_cell",
+    "csv_text",
     "daily_check",
     "is_postgres",
     "monthly_report",

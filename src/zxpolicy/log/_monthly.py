@@ -15,14 +15,13 @@ Organisations are the querying user's.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from ..policy import Reporting
+from ._csv import csv_text
 from ._daily import flag_queries
 from ._record import StoredRecord
 from ._settings import day_range
@@ -99,14 +98,12 @@ class MonthlyReport:
     def csv(self, lang: str = "zh") -> str:
         zh = lang == "zh"
         cats = self.settings.categories
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(["org", *[c.id for c in cats]])
+        rows: list[list[object]] = [["org", *[c.id for c in cats]]]
         for org in sorted(self.by_org):
-            w.writerow([org, *[self.by_org[org].get(c.id, 0) if c.source != "recorded" else "" for c in cats]])
-        w.writerow(["total", *["" if self.totals[c.id] is None else self.totals[c.id] for c in cats]])
-        w.writerow(["statement", self.statement(lang if zh else "en")])
-        return out.getvalue()
+            rows.append([org, *[self.by_org[org].get(c.id, 0) if c.source != "recorded" else "" for c in cats]])
+        rows.append(["total", *["" if self.totals[c.id] is None else self.totals[c.id] for c in cats]])
+        rows.append(["statement", self.statement(lang if zh else "en")])
+        return csv_text(rows)
 
 
 def monthly_report(

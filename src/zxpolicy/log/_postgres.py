@@ -6,6 +6,11 @@ any host, waits on that row lock until the first commits, then links to the new 
 chain stays linear without any coordination between hosts but the database's own row lock. The
 body is stored as ``text``, not ``jsonb``: the hash is over the exact text.
 
+Opening an existing log only looks for its tables; a missing one is created under an advisory
+lock, so that hosts starting at once do not race. Opened ``read_only``, every transaction of the
+connection is read-only (``default_transaction_read_only``): nothing is created or changed,
+whatever is asked of it.
+
 Needs ``psycopg`` 3 (``pip install 'zxpolicy[postgres]'``).
 """
 
@@ -16,57 +21,98 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._record import GENESIS, LogRecord, StoredRecord, chain
+from .._errors import LogError
+from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
+from ._store import log_error, redacted
 
 _COLUMNS = "seq, decision_id, at, body, prev_hash, hash"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
 class PostgresLog:
-    """A log in two tables, ``{name}_decisions`` and ``{name}_head``, created when missing."""
+    """A log in two tables, ``{name}_decisions`` and ``{name}_head``, created when missing (see
+    ``open_log`` for the other arguments). Raises ``LogError`` naming the URL (without its
+    password) when the database cannot be reached or the log cannot be set up."""
 
-    def __init__(self, dsn: str, *, name: str = "zxpolicy", timeout: float = 5.0) -> None:
+    def __init__(
+        self, dsn: str, *, name: str = "zxpolicy", timeout: float = 5.0, read_only: bool = False, durable: bool = True
+    ) -> None:
         if not _NAME.match(name):
             raise ValueError(f"log name `{name}`: lowercase letters, digits and `_`, starting with a letter")
         try:
             import psycopg
         except ImportError:
-            raise ImportError("a PostgreSQL log needs psycopg: pip install 'zxpolicy[postgres]'") from None
+            raise log_error(
+                "log_driver_missing",
+                "PostgreSQL 决策日志需要 psycopg：pip install 'zxpolicy[postgres]'",
+                "a PostgreSQL log needs psycopg: pip install 'zxpolicy[postgres]'",
+            ) from None
         self._psycopg = psycopg
         self._dsn = dsn
+        self._shown = redacted(dsn)
         self._timeout = timeout
+        self.read_only = read_only
+        ms = int(timeout * 1000)
+        options = [f"-c lock_timeout={ms}", f"-c statement_timeout={ms}"]
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        elif not durable:
+            options.append("-c synchronous_commit=off")
+        self._options = " ".join(options)
         self._decisions, self._head = f"{name}_decisions", f"{name}_head"
         self._lock = threading.Lock()
         self._conn: Any = None
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                # hosts starting at once must not race to create the tables
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._head,))
-                conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self._decisions} (seq bigint PRIMARY KEY, decision_id text NOT NULL,"
-                    " at text NOT NULL, body text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)"
-                )
-                conn.execute(f"CREATE INDEX IF NOT EXISTS {self._decisions}_at ON {self._decisions} (at)")
-                conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {self._head} (id int PRIMARY KEY CHECK (id = 1),"
-                    " seq bigint NOT NULL, hash text NOT NULL)"
-                )
-                conn.execute(f"INSERT INTO {self._head} VALUES (1, 0, %s) ON CONFLICT DO NOTHING", (GENESIS,))
+        try:
+            with self._lock:
+                conn = self._connection()
+                if not read_only and self._missing(conn):
+                    self._create(conn)
+        except psycopg.Error as exc:
+            self.close()
+            raise self._error("log_unopenable", "无法打开", "cannot open", exc) from None
+
+    def _create(self, conn: Any) -> None:
+        with conn.transaction():
+            # hosts starting at once must not race to create the tables
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._head,))
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._decisions} (seq bigint PRIMARY KEY, decision_id text NOT NULL,"
+                " at text NOT NULL, body text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)"
+            )
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._decisions}_at ON {self._decisions} (at)")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._head} (id int PRIMARY KEY CHECK (id = 1),"
+                " seq bigint NOT NULL, hash text NOT NULL)"
+            )
+            conn.execute(f"INSERT INTO {self._head} VALUES (1, 0, %s) ON CONFLICT DO NOTHING", (GENESIS,))
+
+    def _missing(self, conn: Any) -> tuple[str, ...]:
+        with conn.transaction():
+            found = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", (self._decisions, self._head)
+            ).fetchone()
+        return tuple(t for t, there in zip((self._decisions, self._head), found, strict=True) if not there)
+
+    def _connect(self) -> Any:
+        return self._psycopg.connect(self._dsn, connect_timeout=max(1, int(self._timeout)), options=self._options)
 
     def _connection(self) -> Any:
         """The connection, opened again when the last one broke (the server restarted, ...)."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            ms = int(self._timeout * 1000)
-            self._conn = self._psycopg.connect(
-                self._dsn, connect_timeout=max(1, int(self._timeout)), options=f"-c lock_timeout={ms} -c statement_timeout={ms}"
-            )
+            self._conn = self._connect()
         return self._conn
+
+    def _error(self, code: str, zh: str, en: str, exc: BaseException) -> LogError:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        return log_error(code, f"{zh}决策日志`{self._shown}`：{detail}", f"{en} the log `{self._shown}`: {detail}")
 
     def write(self, record: LogRecord) -> None:
         self.write_many([record])
 
     def write_many(self, records: Sequence[LogRecord]) -> None:
+        if self.read_only:
+            raise log_error("log_read_only", f"决策日志`{self._shown}`以只读方式打开，不能写入",
+                            f"the log `{self._shown}` is open read-only")
         with self._lock:
             conn = self._connection()
             try:
@@ -84,29 +130,52 @@ class PostgresLog:
                 if conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
                     conn.rollback()
 
-    def head(self) -> tuple[int, str]:
+    def _read(self, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One read, in a transaction of its own; a failure is a ``LogError`` naming the log."""
         with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                row = conn.execute(f"SELECT seq, hash FROM {self._head} WHERE id = 1").fetchone()
-        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    return list(conn.execute(statement, args).fetchall())
+            except self._psycopg.Error as exc:
+                raise self._error("log_unreadable", "无法读取", "cannot read", exc) from None
+
+    def head(self) -> tuple[int, str]:
+        found = self._read(f"SELECT seq, hash FROM {self._head} WHERE id = 1")
+        if len(found) != 1 or not is_head(found[0]):
+            raise log_error("missing_head", f"决策日志`{self._shown}`没有链头", f"the log `{self._shown}` has no chain head")
+        return int(found[0][0]), str(found[0][1])
+
+    def layout(self) -> tuple[tuple[str, ...], bool]:
+        with self._lock:
+            try:
+                missing = self._missing(self._connection())
+            except self._psycopg.Error as exc:
+                raise self._error("log_unreadable", "无法读取", "cannot read", exc) from None
+        if self._head in missing:
+            return missing, False
+        try:
+            found = self._read(f"SELECT seq, hash FROM {self._head}")
+        except LogError:  # a table of that name, but not the chain's head
+            return missing, False
+        return missing, len(found) == 1 and is_head(found[0])
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
         where, args = _range(start, end)
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                return int(conn.execute(f"SELECT count(*) FROM {self._decisions}{where}", args).fetchone()[0])
+        return int(self._read(f"SELECT count(*) FROM {self._decisions}{where}", args)[0][0])
 
     def rows(self, start: str | None = None, end: str | None = None) -> Iterator[StoredRecord]:
         where, args = _range(start, end)
         # a connection of its own, with a server-side cursor: a large log is read in batches
-        with self._psycopg.connect(self._dsn, connect_timeout=max(1, int(self._timeout))) as reader:
-            with reader.cursor(name="zxpolicy_rows") as cur:
-                cur.itersize = 2000
-                cur.execute(f"SELECT {_COLUMNS} FROM {self._decisions}{where} ORDER BY seq", args)
-                for row in cur:
-                    yield StoredRecord(*row)
+        try:
+            with self._connect() as reader:
+                with reader.cursor(name="zxpolicy_rows") as cur:
+                    cur.itersize = 2000
+                    cur.execute(f"SELECT {_COLUMNS} FROM {self._decisions}{where} ORDER BY seq", args)
+                    for row in cur:
+                        yield StoredRecord(*row)
+        except self._psycopg.Error as exc:
+            raise self._error("log_unreadable", "无法读取", "cannot read", exc) from None
 
     def close(self) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..decide import LogRecord, utc_text
 
-__all__ = ["GENESIS", "LogRecord", "StoredRecord", "chain", "chain_hash", "utc_text"]
+__all__ = ["GENESIS", "LogRecord", "StoredRecord", "chain", "chain_hash", "is_head", "utc_text"]
 
 GENESIS = "0" * 64  # the "previous hash" of the first record
 
@@ -46,3 +46,10 @@ def chain(records: list[LogRecord], seq: int, prev_hash: str) -> list[StoredReco
         out.append(StoredRecord(seq, rec.decision_id, rec.at, body, prev_hash, digest))
         prev_hash = digest
     return out
+
+
+def is_head(row: tuple[object, ...]) -> bool:
+    """A chain head's row as stored: a sequence number and a hash (their values are checked
+    against the records by ``verify``)."""
+    seq, digest = row[0], row[1]
+    return isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 and isinstance(digest, str)

@@ -6,23 +6,33 @@ and commits: no two writers can link to the same record. Within a process the on
 also guarded by a lock, as ``sqlite3`` connections are not safe to share between threads.
 
 Opening an existing log only reads (its tables and journal mode are looked at, not set), so any
-number of processes can start at once; only a new file is set up, under the write lock. Opened
-``read_only``, the file is opened with SQLite's ``mode=ro`` and nothing is ever written: that is
-how ``verify`` and the reports read a log, a read-only copy included. A log file deleted or
-replaced while it is open (its device and inode no longer those opened) is unavailable: every
-write fails, so a decision that must be recorded is denied, rather than going to a file that no
-longer has a name.
+number of processes can start at once, even while another holds the write lock; only a new file
+is set up, under the write lock.
+
+Opened ``read_only``, nothing is ever written, created or locked for writing: that is how
+``verify`` and the reports read a log, a read-only copy included. A log that some connection has
+open in WAL mode has its ``-wal`` file beside it: it is read with SQLite's ``mode=ro``, which sees
+what is in the WAL. Without one, nothing has the log open, and ``mode=ro`` would still create the
+``-wal`` and ``-shm`` files (and fail in a read-only directory): the file is read ``immutable``,
+which creates nothing and takes no locks; should the file change while it is read (an engine
+opened it meanwhile and checkpointed), the read fails rather than trust what it read.
+
+A log file deleted or replaced while it is open (its device and inode no longer those opened) is
+unavailable: every write fails, so a decision that must be recorded is denied, rather than going
+to a file that no longer has a name.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .._errors import LogError
-from ._record import GENESIS, LogRecord, StoredRecord, chain
+from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
+from ._store import log_error
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -41,45 +51,55 @@ CREATE TABLE IF NOT EXISTS chain_head (
 );
 """
 
+_TABLES = ("decisions", "chain_head")
 _COLUMNS = "seq, decision_id, at, body, prev_hash, hash"
 
 
 class SqliteLog:
-    """A log in one SQLite file, created when missing. ``timeout``: seconds a write waits for
-    another writer's lock before it fails (and an allowed query becomes a deny). ``durable``:
-    each write reaches the disk before the decision is returned (``synchronous = FULL``, an
-    fsync per write); False keeps it through a crash of the process but not of the machine, for
-    a fraction of the latency. ``read_only``: open for reading only (the file must exist).
+    """A log in one SQLite file, created when missing (see ``open_log`` for the arguments).
 
     Raises ``LogError`` naming the path when the file cannot be opened as a log."""
 
     def __init__(self, path: str | Path, *, timeout: float = 5.0, durable: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
+        # where the file is, whatever the process's working directory later: what is checked
+        # before each write is that this name still leads to the file opened
+        self._where = Path(os.path.abspath(self.path))
         self.read_only = read_only
+        self._timeout = timeout
         self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._unchanged: tuple[int, int, int] | None = None  # immutable: the file as it was opened
+        _openable(self.path, read_only)
         try:
             if read_only:
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+                self._uri, self._unchanged = _reader(self._where)
+                self._conn = self._connect_reader()
                 self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # is it a database at all
             else:
+                self._uri = self._where.as_uri() + "?mode=ro"  # rows() reads beside the writer
                 # autocommit mode (isolation_level None): the transactions below are explicit
-                self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+                self._conn = sqlite3.connect(self._where, timeout=timeout, isolation_level=None, check_same_thread=False)
                 self._set_up(durable)
-            self._identity = _identity(self.path)
+            self._identity = _identity(self._where)
         except sqlite3.Error as exc:
-            if getattr(self, "_conn", None) is not None:
+            if self._conn is not None:
                 self._conn.close()
-            raise LogError(f"cannot open the log `{self.path}`: {exc}") from None
+            raise _cannot_open(self.path, exc) from None
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        return sqlite3.connect(self._uri, uri=True, timeout=self._timeout, isolation_level=None, check_same_thread=False)
 
     def _set_up(self, durable: bool) -> None:
-        c = self._conn
+        c = self._connection()
         # FULL: a decision that was granted is on disk before the host acts on it
         c.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-        if c.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            c.execute("PRAGMA journal_mode = WAL")  # a new file; an existing log is WAL already
         if _has_tables(c):
+            if c.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                c.execute("PRAGMA journal_mode = WAL")  # a log made otherwise; one made here is WAL already
             return  # an existing log: opening it took no write lock
+        if c.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            c.execute("PRAGMA journal_mode = WAL")
         c.execute("BEGIN IMMEDIATE")
         try:
             for statement in _SCHEMA.split(";"):
@@ -92,20 +112,30 @@ class SqliteLog:
                 c.execute("ROLLBACK")
             raise
 
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:  # only while __init__ has not finished
+            raise log_error("log_closed", f"决策日志`{self.path}`未打开", f"the log `{self.path}` is not open")
+        return self._conn
+
     def _check_same_file(self) -> None:
         """The file opened is still the one at ``path``: not deleted, not replaced."""
-        if _identity(self.path) != self._identity:
-            raise LogError(f"the log `{self.path}` was deleted or replaced while open; restart with the log in place")
+        if _identity(self._where) != self._identity:
+            raise log_error(
+                "log_replaced",
+                f"决策日志`{self.path}`在打开期间被删除或替换；请将日志放回原处后重启",
+                f"the log `{self.path}` was deleted or replaced while open; restart with the log in place",
+            )
 
     def write(self, record: LogRecord) -> None:
         self.write_many([record])
 
     def write_many(self, records: Sequence[LogRecord]) -> None:
         if self.read_only:
-            raise LogError(f"the log `{self.path}` is open read-only")
+            raise log_error("log_read_only", f"决策日志`{self.path}`以只读方式打开，不能写入",
+                            f"the log `{self.path}` is open read-only")
         with self._lock:
             self._check_same_file()
-            c = self._conn
+            c = self._connection()
             c.execute("BEGIN IMMEDIATE")
             try:
                 seq, prev = c.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
@@ -124,27 +154,101 @@ class SqliteLog:
 
     def head(self) -> tuple[int, str]:
         with self._lock:
-            row = self._conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
-        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+            try:
+                found = self._connection().execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchall()
+            except sqlite3.Error as exc:
+                raise _cannot_read(self.path, exc) from None
+        if len(found) != 1 or not is_head(found[0]):
+            raise log_error("missing_head", f"决策日志`{self.path}`没有链头", f"the log `{self.path}` has no chain head")
+        return int(found[0][0]), str(found[0][1])
+
+    def layout(self) -> tuple[tuple[str, ...], bool]:
+        with self._lock:
+            try:
+                c = self._connection()
+                names = {row[0] for row in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            except sqlite3.Error as exc:
+                raise _cannot_read(self.path, exc) from None
+            missing = tuple(t for t in _TABLES if t not in names)
+            if "chain_head" in missing:
+                return missing, False
+            try:
+                found = c.execute("SELECT seq, hash FROM chain_head").fetchall()
+            except sqlite3.Error:  # a table of that name, but not the chain's head
+                return missing, False
+        return missing, len(found) == 1 and is_head(found[0])
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
         where, args = _range(start, end)
         with self._lock:
-            return int(self._conn.execute(f"SELECT count(*) FROM decisions{where}", args).fetchone()[0])
+            try:
+                return int(self._connection().execute(f"SELECT count(*) FROM decisions{where}", args).fetchone()[0])
+            except sqlite3.Error as exc:
+                raise _cannot_read(self.path, exc) from None
 
     def rows(self, start: str | None = None, end: str | None = None) -> Iterator[StoredRecord]:
         where, args = _range(start, end)
         # a connection of its own: reading a large log must not hold up the writers' lock
-        reader = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         try:
-            for row in reader.execute(f"SELECT {_COLUMNS} FROM decisions{where} ORDER BY seq", args):
-                yield StoredRecord(*row)
+            reader = self._connect_reader()
+        except sqlite3.Error as exc:
+            raise _cannot_read(self.path, exc) from None
+        try:
+            try:
+                for row in reader.execute(f"SELECT {_COLUMNS} FROM decisions{where} ORDER BY seq", args):
+                    yield StoredRecord(*row)
+            except sqlite3.Error as exc:
+                raise _cannot_read(self.path, exc) from None
+            if self._unchanged is not None and _stamp(self._where) != self._unchanged:
+                raise log_error(
+                    "log_changed",
+                    f"决策日志`{self.path}`在读取期间被改动（有引擎打开了它）；请重新读取",
+                    f"the log `{self.path}` changed while it was read (an engine opened it); read it again",
+                )
         finally:
             reader.close()
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+
+
+def _openable(path: Path, read_only: bool) -> None:
+    """Say plainly why ``path`` cannot be a log, where SQLite would say "unable to open"."""
+    if path.is_dir():
+        raise log_error("log_unopenable", f"无法打开决策日志`{path}`：这是一个目录",
+                        f"cannot open the log `{path}`: it is a directory")
+    if read_only and not path.exists():
+        raise log_error("log_missing", f"没有决策日志`{path}`", f"no log at `{path}`")
+    if not read_only and not path.exists() and not path.parent.is_dir():
+        raise log_error("log_unopenable", f"无法打开决策日志`{path}`：其所在目录不存在",
+                        f"cannot open the log `{path}`: its directory does not exist")
+
+
+def _reader(path: Path) -> tuple[str, tuple[int, int, int] | None]:
+    """How to read ``path`` without writing anything (see the module's docstring): the URI, and
+    for an immutable read the file's stamp, to check that it did not change meanwhile."""
+    uri = path.as_uri()
+    if os.path.exists(f"{path}-wal"):
+        return uri + "?mode=ro", None
+    return uri + "?mode=ro&immutable=1", _stamp(path)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _cannot_open(path: Path, exc: sqlite3.Error) -> LogError:
+    return log_error("log_unopenable", f"无法打开决策日志`{path}`：{exc}", f"cannot open the log `{path}`: {exc}")
+
+
+def _cannot_read(path: Path, exc: sqlite3.Error) -> LogError:
+    return log_error("log_unreadable", f"无法读取决策日志`{path}`：{exc}", f"cannot read the log `{path}`: {exc}")
 
 
 def _range(start: str | None, end: str | None) -> tuple[str, tuple[str, ...]]:
@@ -155,7 +259,7 @@ def _range(start: str | None, end: str | None) -> tuple[str, tuple[str, ...]]:
 
 def _has_tables(c: sqlite3.Connection) -> bool:
     names = {row[0] for row in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return {"decisions", "chain_head"} <= names
+    return set(_TABLES) <= names
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .._errors import LogError
 from ..decide import DecisionLog, LogRecord
 from ._record import StoredRecord
 
@@ -21,7 +23,12 @@ class LogStore(DecisionLog, Protocol):
         """Write records in one transaction (all or none), in order."""
 
     def head(self) -> tuple[int, str]:
-        """The sequence number and hash of the last record written (0 and GENESIS when empty)."""
+        """The sequence number and hash of the last record written (0 and GENESIS when empty).
+        Raises ``LogError`` when the log has no head (see ``layout``)."""
+
+    def layout(self) -> tuple[tuple[str, ...], bool]:
+        """What ``verify`` looks at before the records: the names of the log's tables that are
+        missing, and whether the chain's head is there (one row, a sequence number and a hash)."""
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
         """How many records, or how many with ``start <= at < end`` (UTC texts, see ``utc_text``)."""
@@ -32,18 +39,63 @@ class LogStore(DecisionLog, Protocol):
     def close(self) -> None: ...
 
 
+class _LogFault(LogError):
+    """A ``LogError`` in the diagnostic shape: ``code``, ``message`` (Chinese) and ``message_en``
+    (also its ``str``), so that the command line can say it in either language."""
+
+    def __init__(self, code: str, message: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message = message
+        self.message_en = message_en
+
+
+def log_error(code: str, zh: str, en: str) -> LogError:
+    """A ``LogError`` with its code and its message in Chinese and in English (see ``_LogFault``)."""
+    return _LogFault(code, zh, en)
+
+
 def is_postgres(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://"))
 
 
-def open_log(target: str | Path, *, timeout: float = 5.0) -> LogStore:
+def redacted(url: str) -> str:
+    """A PostgreSQL URL as it may be shown: its password (in the user part or the query) hidden."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, _, host = netloc.rpartition("@")
+            if ":" in user:
+                netloc = f"{user.partition(':')[0]}:***@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"  # cannot be taken apart: show none of it
+
+
+def open_log(target: str | Path, *, timeout: float = 5.0, read_only: bool = False, durable: bool = True) -> LogStore:
     """A log by its SQLite path, or its PostgreSQL URL (``postgresql://...``; needs the
-    ``zxpolicy[postgres]`` extra). ``timeout``: seconds a write waits for a lock before failing."""
+    ``zxpolicy[postgres]`` extra). A SQLite log is created when missing, a PostgreSQL log's tables
+    likewise.
+
+    ``timeout``: seconds a write waits for a lock before failing. ``read_only``: open it only to
+    read (``verify`` and the reports): nothing is created or changed, the log must exist, and a
+    read-only copy will do; every write raises ``LogError``. ``durable`` (SQLite): each write
+    reaches the disk before the decision is returned (an fsync per write); False keeps the writes
+    through a crash of the process but not of the machine, for a fraction of the latency (on
+    PostgreSQL: ``synchronous_commit = off`` for the log's writes).
+
+    Raises ``LogError``, naming the path (or the URL, without its password), when the log cannot
+    be opened. Opening never takes the write lock of an existing log."""
     text = str(target)
     if is_postgres(text):
         from ._postgres import PostgresLog
 
-        return PostgresLog(text, timeout=timeout)
+        return PostgresLog(text, timeout=timeout, read_only=read_only, durable=durable)
     from ._sqlite import SqliteLog
 
-    return SqliteLog(text, timeout=timeout)
+    return SqliteLog(text, timeout=timeout, read_only=read_only, durable=durable)

@@ -1,6 +1,7 @@
 """Stage 1 — policy files → a validated ``PolicyDocument``, whole or not at all.
 
-    _yaml        YAML with the position of every value (file, line, column)
+    _yaml        YAML with the position of every value (file, line, column), read within bounds:
+                 no aliases or tags, a limited size, depth and number of values, decimal integers
     _schema      the shape of the files, as pydantic models
     _crosscheck  what the entries say about each other: references, duplicates, the org tree
     _loader      a directory of files → ``LoadedPolicy`` (document, version, where each section
@@ -16,7 +17,6 @@ from .._bundled import default_policy_dir
 from ._loader import (
     POLICY_PROBLEM_CODES,
     LoadedPolicy,
-    dotted,
     duplicate_keys,
     load_policy,
     missing_beside,
@@ -43,11 +43,20 @@ from ._schema import (
     Text,
     grant_rows,
 )
-from ._yaml import YamlDocument, read_yaml
+from ._yaml import (
+    MAX_FILE_BYTES,
+    MAX_PLAIN_BYTES,
+    YamlDocument,
+    dotted,
+    file_too_large,
+    read_yaml,
+)
 
 __all__ = [
     "CHECKS",
     "INVARIANT_KINDS",
+    "MAX_FILE_BYTES",
+    "MAX_PLAIN_BYTES",
     "POLICY_PROBLEM_CODES",
     "SECTIONS",
     "Chain",
@@ -66,6 +75,7 @@ __all__ = [
     "default_policy_dir",
     "dotted",
     "duplicate_keys",
+    "file_too_large",
     "grant_rows",
     "load_policy",
     "missing_beside",

@@ -170,6 +170,14 @@ def _obligation_rules(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
         yield from refs.known(("obligation_rules", i, "kinds"), ob.kinds, "kind")
 
 
+def _must_record(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
+    """``settings.must_record`` names actions and kinds of the vocabulary (a typo would leave
+    decisions unrecorded)."""
+    for i, entry in enumerate(doc.settings.must_record or ()):
+        yield from refs.known(("settings", "must_record", i, "actions"), entry.actions or (), "action")
+        yield from refs.known(("settings", "must_record", i, "kinds"), entry.kinds, "kind")
+
+
 def _purposes(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
     for i, p in enumerate(doc.purposes):
         yield from refs.rule(("purposes", i, "rule"), p.rule)
@@ -330,8 +338,48 @@ def _reasons(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
                        "a message may use only the placeholder `{detail}`")
 
 
+def _rule_use(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
+    """The parts of the policy fit together: every rule of the catalogue is used, and a grant
+    cites the rule of check `grant` or of its own approval chain.
+
+    A file cut short (a truncated copy, a half-saved edit) is still valid YAML with fewer entries;
+    what it leaves out must not load as "no approvals needed". A catalogue rule that nothing uses,
+    or a grant for an approval rule whose chain is not there, means part of the policy is missing.
+    """
+    used = {r.id for r in doc.rules if r.check}
+    used |= {doc.consent.rule, doc.classification.rule}
+    used |= {g.rule for g in doc.grants}
+    used |= {x.rule for x in doc.separations} | {x.rule for x in doc.obligation_rules}
+    used |= {x.rule for x in doc.classification.exemptions}
+    for p in doc.purposes:
+        used |= {p.rule, *(e.rule for e in p.evidence if e.rule), *([p.approvals.rule] if p.approvals else [])}
+    for a in doc.approvals:
+        used |= {a.rule, *(e.rule for e in a.evidence if e.rule)}
+    for i, r in enumerate(doc.rules):
+        if r.id not in used:
+            yield (("rules", i, "id"), "rule_unused",
+                   (f"规则`{r.id}`没有被任何条目使用（内置检查、授权、审批链、用途、职责分离、义务规则、书面授权、密级或豁免）；"
+                    "策略的一部分可能缺失了"),
+                   (f"rule `{r.id}` is used by nothing (no check, grant, chain, purpose, separation, obligation rule, "
+                    "consent, classification or exemption cites it); part of the policy may be missing"))
+    granting = {r.id for r in doc.rules if r.check == "grant"}
+    chains: dict[str, set[tuple[str, str]]] = {}
+    for a in doc.approvals:
+        chains.setdefault(a.rule, set()).update((action, kind) for action in a.actions for kind in a.kinds)
+    for i, g in enumerate(doc.grants):
+        if g.rule in granting or g.rule not in refs.rules:  # an unknown rule is reported by _grants
+            continue
+        if not chains.get(g.rule, set()) & {(action, kind) for action in g.actions for kind in g.kinds}:
+            shown = listing(granting) or "—"
+            yield (("grants", i, "rule"), "grant_rule_without_chain",
+                   (f"授权引用规则`{g.rule}`，它既不是内置检查`grant`的规则（{shown}），"
+                    "也不是涵盖本条授权的操作和资料类型的审批链的规则；审批链是否缺失了？"),
+                   (f"the grant cites rule `{g.rule}`, which is neither the rule of check `grant` ({shown}) nor that of an "
+                    "approval chain for its actions and kinds; is the chain missing?"))
+
+
 # In the order the problems are listed.
 _SECTIONS: tuple[Callable[[PolicyDocument, _Refs], Iterator[Problem]], ...] = (
-    _duplicate_ids, _orgs, _rules, _consent, _separations, _obligation_rules, _purposes, _grants,
-    _approvals, _classification, _assignments, _invariants, _reporting, _reasons,
+    _duplicate_ids, _orgs, _rules, _consent, _separations, _obligation_rules, _must_record, _purposes, _grants,
+    _approvals, _classification, _assignments, _invariants, _reporting, _reasons, _rule_use,
 )

@@ -1,15 +1,27 @@
 """Policy files → a validated ``PolicyDocument``, whole or not at all.
 
-Every ``*.yaml`` file directly in the directory is read (subfolders, such as test suites, are
-not). A file holds one or more top-level sections (``roles``, ``grants``, ...); each section
-stands in exactly one file. Every problem found is reported with its code, its message in Chinese
-and English, and its file, line, column and path; ``POLICY_PROBLEM_CODES`` lists every code.
+Every ``*.yaml`` (or ``*.yml``, in any case) file directly in the directory is read; subfolders,
+such as test suites, are not. Any other file there is refused (``unexpected_file``), but for
+``README*``, ``LICENSE*``, ``*.md``, ``*.txt``, ``*.rst`` and dotfiles: a file that is not read
+must not look as if it were part of the policy. A file holds one or more top-level sections
+(``roles``, ``grants``, ...); each section stands in exactly one file. Every problem found is
+reported with its code, its message in Chinese and English, and its file, line, column and
+path; ``POLICY_PROBLEM_CODES`` lists every code.
+
+The files are one snapshot: each is looked at (size, times, inode) before all of them are read
+and again after, with the directory's listing; when anything changed in between (an editor or a
+checkout writing), they are read again, and after a few tries the load fails
+(``policy_changed_while_reading``) rather than return a mix of old and new files.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import re
+import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +34,14 @@ from .._errors import PolicyError, PolicyProblem
 from .._hints import hint, listing
 from ._crosscheck import crosscheck
 from ._schema import SECTIONS, PolicyDocument
-from ._yaml import YamlDocument, read_yaml
+from ._yaml import (
+    MAX_PLAIN_BYTES,
+    YamlDocument,
+    YamlRefused,
+    dotted,
+    file_too_large,
+    read_yaml,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,9 @@ POLICY_PROBLEM_CODES = (
     "bundled_policy_missing",
     "not_a_directory",
     "no_policy_files",
+    "unexpected_file",
+    "policy_changed_while_reading",
+    "file_too_large",
     "not_utf8",
     "unreadable_file",
     "yaml_bad_character",
@@ -51,6 +73,12 @@ POLICY_PROBLEM_CODES = (
     "yaml_missing_colon",
     "yaml_several_documents",
     "yaml_syntax",
+    "yaml_alias",
+    "yaml_tag",
+    "yaml_too_deep",
+    "yaml_too_many_values",
+    "yaml_number_form",
+    "yaml_invalid_time",
     "file_not_mapping",
     "duplicate_key",
     "empty_value",
@@ -106,6 +134,11 @@ POLICY_PROBLEM_CODES = (
     "invariant_obligation_mismatch",
     "reason_message_unparsable",
     "reason_message_placeholder",
+    # the parts of the policy fit together (_crosscheck): nothing is left half there
+    "rule_unused",
+    "grant_rule_without_chain",
+    # compiling a loaded policy into an engine (zxpolicy.decide.Engine)
+    "policy_does_not_compile",
     # test-suite files (zxpolicy.compliance), besides the codes above
     "no_suites",
     "suite_not_mapping",
@@ -124,28 +157,27 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     root = Path(directory)
     if not root.is_dir():
         raise PolicyError([PolicyProblem("not_a_directory", "不是目录", "not a directory", str(root))])
-    files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    files, contents, problems = _read_directory(root)
     if not files:
-        raise PolicyError([PolicyProblem(
+        raise PolicyError([*problems, PolicyProblem(
             "no_policy_files", "目录中没有策略文件（`*.yaml`）", "no policy files (`*.yaml`) in the directory", str(root)
         )])
 
-    problems: list[PolicyProblem] = []
     docs: list[YamlDocument] = []
     digest = hashlib.sha256()  # of the bytes parsed, so that the version names what was loaded
-    for path in files:
+    for name, raw in contents.items():
+        digest.update(name.encode() + b"\0" + raw + b"\0")
         try:
-            raw = path.read_bytes()
-            digest.update(path.name.encode() + b"\0" + raw + b"\0")
-            docs.append(read_yaml(raw.decode("utf-8"), path.name))
-        except yaml.YAMLError as exc:
-            problems.append(yaml_problem(path, raw.decode("utf-8"), exc))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             head = raw[: exc.start]
             line, col = head.count(b"\n") + 1, len(head) - (head.rfind(b"\n") + 1) + 1
-            problems.append(not_utf8(path.name, line, col))
-        except OSError as exc:
-            problems.append(unreadable(path.name, exc))
+            problems.append(not_utf8(name, line, col))
+            continue
+        try:
+            docs.append(read_yaml(text, name))
+        except yaml.YAMLError as exc:
+            problems.append(yaml_problem(root / name, text, exc))
 
     merged: dict[str, Any] = {}
     owner: dict[str, YamlDocument] = {}
@@ -208,6 +240,99 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         raise PolicyError(problems)
 
     return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16], owner)
+
+
+# Files a policy directory may hold beside its policy files; they are not read.
+_HARMLESS = re.compile(r"(\..*|readme.*|license.*|.*\.(md|txt|rst))", re.IGNORECASE)
+_ATTEMPTS = 10  # looks at a directory whose files keep changing, before the load fails
+# A file changed less than this before it is looked at may change again within the same tick of
+# the file system's clock without its times changing (Linux stamps files from a clock that moves
+# in steps of 1-10 ms): it is read once this has passed.
+_SETTLE_NS = 25_000_000
+
+_Look = tuple[frozenset[str], dict[str, tuple[int, ...]]]  # every name in the directory; each policy file's state
+
+
+def _is_policy_file(name: str) -> bool:
+    return name.lower().endswith((".yaml", ".yml"))
+
+
+def _look(root: Path) -> tuple[_Look, list[str], int, list[PolicyProblem]]:
+    """The directory as it stands: its names and the state of each policy file (size, times,
+    inode), the policy files in name order, when the latest of them changed (ns), and the
+    problems of the files that do not belong."""
+    try:
+        with os.scandir(root) as entries:
+            names = sorted(entry.name for entry in entries)
+    except OSError as exc:
+        raise PolicyError([unreadable(str(root), exc)]) from None
+    states: dict[str, tuple[int, ...]] = {}
+    problems: list[PolicyProblem] = []
+    changed = 0
+    for name in names:
+        try:
+            st = os.stat(root / name)
+        except OSError as exc:  # gone since the listing, or a link to nothing
+            if _is_policy_file(name):
+                states[name] = ()
+                problems.append(unreadable(_shown_name(name), exc))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue  # a subfolder (test suites): not read
+        shown = _shown_name(name)
+        if shown != name:
+            problems.append(PolicyProblem(
+                "unexpected_file", "文件名不是 UTF-8；请改名", "the file name is not UTF-8; rename the file", shown,
+            ))
+        elif _is_policy_file(name):
+            states[name] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            changed = max(changed, st.st_ctime_ns)
+        elif not _HARMLESS.fullmatch(name):
+            problems.append(PolicyProblem(
+                "unexpected_file",
+                "策略目录中只能有策略文件（`*.yaml`、`*.yml`）以及说明文件（`README*`、`*.md`、`*.txt`）；"
+                "请改名为`.yaml`，或移出该目录",
+                "a policy directory holds policy files (`*.yaml`, `*.yml`) and notes (`README*`, `*.md`, `*.txt`) only; "
+                "rename the file to `.yaml` or move it out",
+                name,
+            ))
+    return (frozenset(names), states), [n for n in names if n in states], changed, problems
+
+
+def _shown_name(name: str) -> str:
+    """A file name as it can be shown: the bytes that are not UTF-8 replaced."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def _read_directory(root: Path) -> tuple[list[str], dict[str, bytes], list[PolicyProblem]]:
+    """The policy files of ``root`` in name order, the bytes of each one read (by name), all as
+    they stood at one moment, and the problems found reading them."""
+    for _ in range(_ATTEMPTS):
+        before, files, changed, problems = _look(root)
+        ago = time.time_ns() - changed
+        if abs(ago) < _SETTLE_NS:
+            time.sleep((_SETTLE_NS - max(ago, 0)) / 1e9)
+            continue
+        contents: dict[str, bytes] = {}
+        for name in files:
+            if not before[1][name]:  # a file stat could not see: reported already
+                continue
+            size = before[1][name][0]
+            if size > MAX_PLAIN_BYTES:
+                problems.append(file_too_large(name, size))
+                continue
+            try:
+                contents[name] = (root / name).read_bytes()
+            except OSError as exc:
+                problems.append(unreadable(name, exc))
+        if _look(root)[0] == before:
+            return files, contents, problems
+    raise PolicyError([PolicyProblem(
+        "policy_changed_while_reading",
+        f"读取期间策略文件一直在变化（试了 {_ATTEMPTS} 次）；请在文件写完后再加载",
+        f"the policy files kept changing while they were read ({_ATTEMPTS} tries); load them once they are written",
+        str(root),
+    )])
 
 
 # Where the default policy keeps each section, to say where a missing one belongs.
@@ -333,6 +458,8 @@ def yaml_problem(path: Path, text: str, exc: yaml.YAMLError, shown: str | None =
     """A YAML syntax error with its position and PyYAML's own words (context, then problem). The
     file is shown as ``shown`` (default: its name)."""
     file = path.name if shown is None else shown
+    if isinstance(exc, YamlRefused):
+        return dataclasses.replace(exc.problem, file=file)
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
         head = text[: exc.position]
@@ -420,9 +547,3 @@ def unreadable(file: str, exc: OSError) -> PolicyProblem:
     why = exc.strerror or str(exc)
     return PolicyProblem("unreadable_file", f"无法读取：{why}", f"cannot be read: {why}", file)
 
-
-def dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -77,8 +77,13 @@ class Rule(_Model):
     check: Literal[CHECKS] | None = None  # type: ignore[valid-type]
 
 
+class MustRecord(_Model):
+    actions: Ids | None = None  # None: every action of the vocabulary
+    kinds: Ids
+
+
 class Settings(_Model):
-    password_max_age_days: Annotated[int, Field(gt=0)]
+    password_max_age_days: Annotated[int, Field(gt=0, le=3650)]  # at most ten years: a bound, not a choice
     # Where a subject's or an approver's roles and organisation come from (README, "Trust model").
     # `assignments_or_host`: an id in the assignments takes them from there (a host's object may
     # narrow the roles, not add one or move the org: `identity_mismatch`); any other id is taken
@@ -86,6 +91,12 @@ class Settings(_Model):
     # `unknown_subject`, and as an approver it fills no step. The one to use for a decision
     # service that many callers share.
     identities: Literal["assignments_or_host", "assignments_only"] = "assignments_or_host"
+    # the allowed decisions an engine with a decision log must record; one whose record
+    # cannot be written is denied (`log_unavailable`). Each entry is its actions × its kinds
+    # (`actions` left out: every action). Left out: every action on a kind marked
+    # `credit_information`, and on `user_account`. An allowed decision that carries the
+    # obligation `log_query` must be recorded in any case. `[]`: only those.
+    must_record: list[MustRecord] | None = None
 
 
 class ConsentRule(_Model):
@@ -264,8 +275,8 @@ class Reporting(_Model):
 
     time_zone: Text
     working_hours: WorkingHours
-    daily_volume_threshold: Annotated[int, Field(gt=0)]  # a user's queries in a day above this
-    repeat_threshold: Annotated[int, Field(gt=0)]  # one user's queries of one customer in a day above this
+    daily_volume_threshold: Annotated[int, Field(gt=0, le=1_000_000)]  # a user's queries in a day above this
+    repeat_threshold: Annotated[int, Field(gt=0, le=1_000_000)]  # one user's queries of one customer in a day above this
     review_purposes: list[Id]  # every query under these is flagged for review
     categories: Annotated[list[ReportCategory], Field(min_length=1)]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..compile import person_keys
 from ..decide import Engine
 from ..policy import Match, grant_rows
 
@@ -41,6 +42,7 @@ class Facts:
         self.rules = frozenset(r.id for r in doc.rules)
         self.credit = frozenset(k.id for k in doc.kinds if k.credit_information)
         self.users = {a.id: Who(a.id, frozenset(a.roles), a.org) for a in doc.assignments}
+        self._person = person_keys(doc)  # ids of one `person` are one approver (the engine's rule)
         self.grant_rows = [row[:5] for row in grant_rows(doc)]
         self.granted = frozenset(self.grant_rows)
         self.max_age = timedelta(days=doc.settings.password_max_age_days)
@@ -56,6 +58,10 @@ class Facts:
         self.evidence: dict[str, list[str] | None] = {}  # key → the values allowed (None: any text)
         for item in [*(e for p in doc.purposes for e in p.evidence), *(e for a in doc.approvals for e in a.evidence)]:
             self.evidence[item.key] = list(item.one_of) if item.one_of else None
+
+    def person(self, user_id: str) -> str:
+        """Who an id is, as the engine compares approvers: ids of one ``person`` are one."""
+        return self._person.get(user_id, user_id)
 
     def below(self, org: str) -> list[str]:
         """The org and every org below it, in policy order."""

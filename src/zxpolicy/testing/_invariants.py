@@ -147,7 +147,7 @@ def org_isolation(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
 
 def no_self_approval(f: Facts, inv: Invariant, r: Request, draw: Draw) -> bool:
     subject = f.who(r["subject"])
-    own = [ap for ap in r.get("approvals", ()) if subject is not None and _approver_id(ap) == subject.id]
+    own = [ap for ap in r.get("approvals", ()) if subject is not None and f.person(_approver_id(ap)) == f.person(subject.id)]
     if not own or not _applies(f, inv, r):
         return False
     d = check(f, r)
@@ -167,8 +167,8 @@ def one_approver_per_step(f: Facts, inv: Invariant, r: Request, draw: Draw) -> b
     ex = f.engine.explain(**r)
     if not (ex.decision.allowed and _applies(f, inv, r)):
         return False
-    approvers = [s.approver for s in ex.stages if s.name in ("approval", "classification") and s.passed and s.approver]
-    twice = sorted({a for a in approvers if approvers.count(a) > 1})
+    approvers = [f.person(s.approver) for s in ex.stages if s.name in ("approval", "classification") and s.passed and s.approver]
+    twice = sorted({a for a in approvers if approvers.count(a) > 1})  # by person: two ids of one person are one
     if twice:
         raise Violation("one_approver_per_step", f"获准，但`{twice[0]}`审批了两个环节", f"allowed with `{twice[0]}` filling two steps", (r, ex.decision))
     return bool(approvers)
