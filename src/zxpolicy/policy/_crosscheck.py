@@ -8,6 +8,7 @@ so that the loader can name the file, line and column it comes from; a code of
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -266,6 +267,22 @@ def _assignments(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
     for i, user in enumerate(doc.assignments):
         yield from refs.known(("assignments", i, "roles"), user.roles, "role")
         yield from refs.known_one(("assignments", i, "org"), user.org, "org")
+    yield from _confusable_ids(doc)
+
+
+def _confusable_ids(doc: PolicyDocument) -> Iterator[Problem]:
+    """Two user ids that differ only by case, Unicode width or surrounding space (`alice` and
+    `ALICE`, `ａｌｉｃｅ`) would be one person to a reader and two to the engine: refused."""
+    first: dict[str, tuple[int, str]] = {}
+    for i, user in enumerate(doc.assignments):
+        key = unicodedata.normalize("NFKC", user.id).strip().casefold()
+        seen = first.setdefault(key, (i, user.id))
+        if seen[1] != user.id:
+            earlier = f"assignments[{seen[0]}]"
+            yield (("assignments", i, "id"), "confusable_id",
+                   f"用户编号`{user.id}`与`{seen[1]}`（`{earlier}`）仅大小写、全半角或空格不同；请用同一写法或不同编号",
+                   f"user id `{user.id}` differs from `{seen[1]}` (`{earlier}`) only by case, width or spaces; "
+                   "spell one person's id one way, and different people's ids differently")
 
 
 # What an invariant's `when` and `unless` may list, and what each names.

@@ -107,6 +107,7 @@ POLICY_PROBLEM_CODES = (
     "invalid_value",
     # what the entries say about each other (_crosscheck)
     "duplicate_id",
+    "confusable_id",
     "unknown_level",
     "unknown_kind",
     "unknown_action",
