@@ -105,13 +105,11 @@ def test_approver_fills_two_steps(policy_copy: Path) -> None:
 def test_id_shared_by_people(policy_copy: Path) -> None:
     edit(without_conflict(policy_copy), "assignments.yaml", "org: east-1, zh: 东区一社查询员}",
          "org: east-1, zh: 东区一社查询员, person: [E-1001, E-1002]}")
-    append(policy_copy, "assignments.yaml", "  - {id: U-Query-East1, roles: [query_operator], org: east-1}\n")
-    first, second = lint_directory(policy_copy)
+    (first,) = lint_directory(policy_copy)
     assert (first.code, first.path) == ("id_shared_by_people", "assignments[0].person")
     assert first.line == line_of(policy_copy, "assignments.yaml", "E-1001")
     assert "shared by 2 people" in first.message_en
-    assert (second.code, second.path) == ("id_shared_by_people", "assignments[13].id")
-    assert second.line == line_of(policy_copy, "assignments.yaml", "U-Query-East1")
+    # An id alike but for case (`U-Query-East1`) no longer loads: tests/policy/test_confusable_ids.py
 
 
 def test_person_with_two_ids(policy_copy: Path) -> None:

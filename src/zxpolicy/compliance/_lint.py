@@ -138,16 +138,9 @@ def _separations(doc: PolicyDocument, rows: list[Any], chains: list[tuple[Path_,
 
 def _identities(doc: PolicyDocument) -> Iterator[Found]:
     """细则 第十二条: an id is one person's, and a person has one id."""
-    ids: dict[str, int] = {}
+    # (Ids alike but for case or width do not load at all: `confusable_id`.)
     people: dict[str, int] = {}
     for k, a in enumerate(doc.assignments):
-        key = _norm(a.id)
-        if key in ids and doc.assignments[ids[key]].id != a.id:
-            first = doc.assignments[ids[key]].id
-            yield ("id_shared_by_people", ("assignments", k, "id"),
-                   f"用户代码`{a.id}`与`{first}`仅大小写或全角半角不同，是同一代码",
-                   f"user id `{a.id}` differs from `{first}` only in case or width: it is the same id")
-        ids.setdefault(key, k)
         named = [a.person] if isinstance(a.person, str) else list(a.person or [])
         distinct = sorted({_norm(p) for p in named})
         if len(distinct) > 1:

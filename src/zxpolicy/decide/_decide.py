@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason
 from .._hints import clip, hint, named
-from ..compile import CLASSIFICATION, Cite, Requirement, Tables
+from ..compile import CLASSIFICATION, Cite, Key, Requirement, SeparationRule, Tables
 from ..policy import PolicyDocument
 from ._approvals import fill_steps
 from ._decision import Decision, Stage, new_decision
@@ -57,20 +57,8 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
     # (``assigned``) does not mend a conflict of them.
     holds = person.roles if r.subject.assigned is None else r.subject.assigned
     for sep in t.separations:
-        if sep.role not in holds:
-            continue
-        zh, en = t.role_label[sep.role]
-        if sep.exclusive and len(holds) > 1:
-            others = [t.role_label[x] for x in t.role_order if x in holds and x != sep.role]
-            deny.append(
-                say(
-                    "role_conflict", sep.cite,
-                    f"{zh}不得兼任{'、'.join(o[0] for o in others)}",
-                    f"{en} cannot be held with {', '.join(o[1] for o in others)}",
-                )
-            )
-        elif res.kind in sep.barred_kinds:
-            deny.append(say("role_conflict", sep.cite, f"{zh}不得接触征信信息", f"{en} never acts on credit information"))
+        if sep.role in holds and (conflict := _role_conflict(t, sep, holds, res.kind)) is not None:
+            deny.append(conflict)
     if trace is not None:
         trace.append(Stage("subject", not deny, person.id, tuple(deny)))
 
@@ -78,14 +66,7 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
     purpose_ok = res.kind in t.purposes.get(r.purpose, ())
     grant: Reason | None = None
     if not purpose_ok:
-        if r.purpose in t.purposes:
-            zh = f"`{r.purpose}`不适用于`{res.kind}`"
-            en = f"`{r.purpose}` does not apply to `{res.kind}`"
-        else:
-            shown = clip(r.purpose)
-            zh = f"`{shown}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
-            en = f"`{shown}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
-        deny.append(say("purpose_not_permitted", t.checks["purpose"], zh, en))
+        deny.append(_purpose_not_permitted(t, r))
         if trace is not None:
             trace.append(Stage("purpose", False, r.purpose, (deny[-1],)))
     else:
@@ -97,18 +78,7 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
                 grant = t.grants[(role, *key)]
                 break
         if grant is None:
-            # Roles the policy does not know grant nothing; name them, they may be typos.
-            unknown = named(r.subject.unknown_roles) if r.subject.unknown_roles else []
-            note_zh = f"；策略中没有的角色：{'、'.join(f'`{x}`' for x in unknown)}" if unknown else ""
-            note_en = f"; roles not in the policy: {', '.join(f'`{x}`' for x in unknown)}" if unknown else ""
-            could = t.roles_for.get(key)
-            if could:
-                zh = "需要" + "或".join(t.role_label[x][0] for x in could) + note_zh
-                en = "needs " + " or ".join(t.role_label[x][1] for x in could) + note_en
-                deny.append(say("role_not_permitted", t.checks["grant"], zh, en))
-            else:
-                what = f"`{r.action}` `{res.kind}` `{clip(r.purpose)}` `{res.level}`"
-                deny.append(say("no_rule_permits", t.checks["deny_by_default"], what + note_zh, what + note_en))
+            deny.append(_not_granted(t, r, key))
         if trace is not None:
             if grant is None:
                 trace.append(Stage("grant", False, " ".join(key), (deny[-1],)))
@@ -118,13 +88,7 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
 
     in_scope = person.org in t.scope[res.org]
     if not in_scope:
-        deny.append(
-            say(
-                "org_out_of_scope", t.checks["org_scope"],
-                f"资料属{t.org_label[res.org][0]}，本人属{t.org_label[person.org][0]}",
-                f"the resource is of {t.org_label[res.org][1]}, the subject of {t.org_label[person.org][1]}",
-            )
-        )
+        deny.append(_out_of_scope(t, person.org, res.org))
     if trace is not None:
         trace.append(Stage("org_scope", in_scope, res.org, () if in_scope else (deny[-1],)))
 
@@ -141,6 +105,60 @@ def decide(t: Tables, words: StepGrants, version: str, r: Request, trace: list[S
     if grant is None:  # cannot happen: a missing grant always leaves a reason in `deny`
         raise AssertionError("no deny and no grant")  # not `assert`: `python -O` drops those
     return new_decision(True, (grant, *granted), (), obligations, version)
+
+
+# -- the reasons of a deny, worded (called only when the check fails) ---------------------------
+
+
+def _role_conflict(t: Tables, sep: SeparationRule, holds: frozenset[str], kind: str) -> Reason | None:
+    """Q-08 for a subject who holds ``sep.role``: its reason, or None when it does not bite."""
+    zh, en = t.role_label[sep.role]
+    if sep.exclusive and len(holds) > 1:
+        others = [t.role_label[x] for x in t.role_order if x in holds and x != sep.role]
+        return t.messages.reason(
+            "role_conflict", sep.cite,
+            f"{zh}不得兼任{'、'.join(o[0] for o in others)}", f"{en} cannot be held with {', '.join(o[1] for o in others)}",
+        )
+    if kind in sep.barred_kinds:
+        return t.messages.reason("role_conflict", sep.cite, f"{zh}不得接触征信信息", f"{en} never acts on credit information")
+    return None
+
+
+def _purpose_not_permitted(t: Tables, r: Request) -> Reason:
+    """Q-02: a purpose that does not apply to the kind, or is not one of the policy's."""
+    if r.purpose in t.purposes:
+        zh = f"`{r.purpose}`不适用于`{r.resource.kind}`"
+        en = f"`{r.purpose}` does not apply to `{r.resource.kind}`"
+    else:
+        shown = clip(r.purpose)
+        zh = f"`{shown}`不是策略中的用途；{hint(r.purpose, t.purposes, t.vocabulary.aliases, 'zh')}"
+        en = f"`{shown}` is not a purpose of the policy; {hint(r.purpose, t.purposes, t.vocabulary.aliases)}"
+    return t.messages.reason("purpose_not_permitted", t.checks["purpose"], zh, en)
+
+
+def _not_granted(t: Tables, r: Request, key: Key) -> Reason:
+    """Q-03 (roles granted it, none held) or Q-01 (granted to no role)."""
+    # Roles the policy does not know grant nothing; name them, they may be typos.
+    unknown = named(r.subject.unknown_roles) if r.subject.unknown_roles else []
+    note_zh = f"；策略中没有的角色：{'、'.join(f'`{x}`' for x in unknown)}" if unknown else ""
+    note_en = f"; roles not in the policy: {', '.join(f'`{x}`' for x in unknown)}" if unknown else ""
+    could = t.roles_for.get(key)
+    if could:
+        zh = "需要" + "或".join(t.role_label[x][0] for x in could) + note_zh
+        en = "needs " + " or ".join(t.role_label[x][1] for x in could) + note_en
+        return t.messages.reason("role_not_permitted", t.checks["grant"], zh, en)
+    what = f"`{r.action}` `{r.resource.kind}` `{clip(r.purpose)}` `{r.resource.level}`"
+    return t.messages.reason("no_rule_permits", t.checks["deny_by_default"], what + note_zh, what + note_en)
+
+
+def _out_of_scope(t: Tables, subject_org: str, resource_org: str) -> Reason:
+    """Q-07: the resource is of an organisation the subject's does not reach."""
+    return t.messages.reason(
+        "org_out_of_scope", t.checks["org_scope"],
+        f"资料属{t.org_label[resource_org][0]}，本人属{t.org_label[subject_org][0]}",
+        f"the resource is of {t.org_label[resource_org][1]}, the subject of {t.org_label[subject_org][1]}",
+    )
+
 
 def requirements(
     t: Tables, words: StepGrants, r: Request, need: Requirement, deny: list[Reason], trace: list[Stage] | None
