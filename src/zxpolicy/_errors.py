@@ -144,4 +144,11 @@ class RevisionError(ZxpolicyError):
 
 
 class LogError(ZxpolicyError):
-    """A decision log that cannot be opened, read or written."""
+    """A decision log that cannot be opened, read or written, in the diagnostic shape: ``code``,
+    ``message`` (Chinese) and ``message_en`` (also its ``str``), each naming the log."""
+
+    def __init__(self, code: str, message: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message = message
+        self.message_en = message_en

@@ -162,7 +162,9 @@ def test_cli_check_writes_the_log(tmp_path) -> None:  # type: ignore[no-untyped-
     rows = list(open_log(db).rows())
     assert len(rows) == 1 and rows[0].record().allowed
     bad = runner.invoke(main, ["check", "--log", str(tmp_path), str(REPO / "examples" / "query-allowed.json")])
-    assert bad.exit_code == 2 and "cannot open the log" in bad.output
+    assert bad.exit_code == 2 and "无法打开决策日志" in bad.output and len(bad.output.splitlines()) == 1
+    bad_en = runner.invoke(main, ["check", "--lang", "en", "--log", str(tmp_path), str(REPO / "examples" / "query-allowed.json")])
+    assert bad_en.exit_code == 2 and "cannot open the log" in bad_en.output
 
 
 def test_no_log_by_default() -> None:

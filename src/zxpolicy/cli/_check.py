@@ -45,7 +45,7 @@ def check(request: str | None, policy: str | None, log_target: str | None, **fla
     """
     lang, as_json = flags.pop("lang"), flags.pop("as_json")
     body = read_request_input(request, flags)
-    store = open_log_or_exit(log_target) if log_target else None
+    store = open_log_or_exit(log_target, lang) if log_target else None
     try:
         engine = load_engine(policy, store)
         args = {k: body[k] for k in KEYWORDS if k in body}

@@ -13,6 +13,7 @@ import click
 
 from .._bundled import resolve_policy_dir
 from .._default import load
+from .._diagnostic import localized
 from .._errors import LogError, PolicyError
 from ..decide import DecisionLog, Engine
 from ..log import LogStore, open_log
@@ -246,12 +247,12 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def open_log_or_exit(target: str) -> LogStore:
+def open_log_or_exit(target: str, lang: str = "zh") -> LogStore:
     """The decision log named on the command line; one that cannot be opened exits 2."""
     try:
         return open_log(target)
     except LogError as exc:  # it names the log already
-        click.echo(one_line(str(exc)), err=True)
+        click.echo(one_line(localized(exc, lang)), err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # sqlite3's or psycopg's error, or a missing driver
         click.echo(one_line(f"cannot open the log `{target}`: {exc}"), err=True)

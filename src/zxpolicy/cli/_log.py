@@ -59,8 +59,7 @@ def _open(target: str, lang: str) -> LogStore:
 
 def _fail(exc: LogError, lang: str) -> NoReturn:
     """A log that cannot be opened or read: one line in ``lang``, exit 2."""
-    text = getattr(exc, "message_en" if lang == "en" else "message", None) or str(exc)
-    click.echo(" ".join(str(text).split()), err=True)
+    click.echo(" ".join(localized(exc, lang).split()), err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -8,7 +8,6 @@ obligations). The tables are immutable; a new policy builds new tables.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +16,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason, new_reason
-from ..policy import Chain, Evidence, PolicyDocument, Step, grant_rows
+from ..policy import Chain, Evidence, PolicyDocument, Step, folded, grant_rows
 
 Key = tuple[str, str, str, str]  # action, kind, purpose, level
 
@@ -271,7 +270,7 @@ def person_keys(doc: PolicyDocument) -> dict[str, str]:
     """Id → the first id (in file order) held by the same person, for every id that shares its
     ``person`` with another id: such ids are one approver (no self-approval under another id, one
     step each). A ``person`` list joins everyone named in it, and each person is compared by
-    ``_person_name``: wrongly taking two people for one only refuses approvals, never grants."""
+    ``folded``: wrongly taking two people for one only refuses approvals, never grants."""
     assignments = doc.assignments
     first: dict[str, int] = {}  # a person → the first assignment naming them
     parent = list(range(len(assignments)))  # union-find over the assignments; a root is its group's first
@@ -285,18 +284,13 @@ def person_keys(doc: PolicyDocument) -> dict[str, str]:
     for i, a in enumerate(assignments):
         names = [a.person] if isinstance(a.person, str) else list(a.person or ())
         for name in names:
-            j = first.setdefault(_person_name(name), i)
+            j = first.setdefault(folded(name), i)
             ri, rj = root(i), root(j)
             if ri != rj:
                 parent[max(ri, rj)] = min(ri, rj)
     roots = [root(i) for i in range(len(assignments))]
     size = Counter(roots)
     return {a.id: assignments[r].id for a, r in zip(assignments, roots) if size[r] > 1}
-
-
-def _person_name(name: str) -> str:
-    """A person's name or number as compared: width, case and surrounding space ignored."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _requirements(

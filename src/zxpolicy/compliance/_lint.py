@@ -7,13 +7,12 @@ column of the entry it is about, and a Chinese and an English message.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..policy import LoadedPolicy, PolicyDocument, Step, grant_rows, load_policy
+from ..policy import LoadedPolicy, PolicyDocument, Step, folded, grant_rows, load_policy
 
 __all__ = ["CODES", "LintWarning", "lint", "lint_directory"]
 
@@ -142,7 +141,7 @@ def _identities(doc: PolicyDocument) -> Iterator[Found]:
     people: dict[str, int] = {}
     for k, a in enumerate(doc.assignments):
         named = [a.person] if isinstance(a.person, str) else list(a.person or [])
-        distinct = sorted({_norm(p) for p in named})
+        distinct = sorted({folded(p) for p in named})
         if len(distinct) > 1:
             yield ("id_shared_by_people", ("assignments", k, "person"),
                    f"用户代码`{a.id}`由{len(distinct)}人共用，违反细则第十二条（不得设置公用代码）",
@@ -154,11 +153,6 @@ def _identities(doc: PolicyDocument) -> Iterator[Found]:
                        f"`{person}`同时持有用户代码`{first}`和`{a.id}`，违反细则第十二条（一人不得分配多个代码）",
                        f"`{person}` holds both `{first}` and `{a.id}`, against 细则 第十二条 (one id per person)")
             people.setdefault(person, k)
-
-
-def _norm(text: str) -> str:
-    # Full-width and case variants of an id are the same id to a person typing it.
-    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 def _shadowed(doc: PolicyDocument, rows: list[Any]) -> Iterator[Found]:

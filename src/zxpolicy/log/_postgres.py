@@ -23,7 +23,7 @@ from typing import Any
 
 from .._errors import LogError
 from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
-from ._store import log_error, redacted
+from ._store import redacted
 
 _COLUMNS = "seq, decision_id, at, body, prev_hash, hash"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -42,7 +42,7 @@ class PostgresLog:
         try:
             import psycopg
         except ImportError:
-            raise log_error(
+            raise LogError(
                 "log_driver_missing",
                 "PostgreSQL 决策日志需要 psycopg：pip install 'zxpolicy[postgres]'",
                 "a PostgreSQL log needs psycopg: pip install 'zxpolicy[postgres]'",
@@ -104,14 +104,14 @@ class PostgresLog:
 
     def _error(self, code: str, zh: str, en: str, exc: BaseException) -> LogError:
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        return log_error(code, f"{zh}决策日志`{self._shown}`：{detail}", f"{en} the log `{self._shown}`: {detail}")
+        return LogError(code, f"{zh}决策日志`{self._shown}`：{detail}", f"{en} the log `{self._shown}`: {detail}")
 
     def write(self, record: LogRecord) -> None:
         self.write_many([record])
 
     def write_many(self, records: Sequence[LogRecord]) -> None:
         if self.read_only:
-            raise log_error("log_read_only", f"决策日志`{self._shown}`以只读方式打开，不能写入",
+            raise LogError("log_read_only", f"决策日志`{self._shown}`以只读方式打开，不能写入",
                             f"the log `{self._shown}` is open read-only")
         with self._lock:
             conn = self._connection()
@@ -143,7 +143,7 @@ class PostgresLog:
     def head(self) -> tuple[int, str]:
         found = self._read(f"SELECT seq, hash FROM {self._head} WHERE id = 1")
         if len(found) != 1 or not is_head(found[0]):
-            raise log_error("missing_head", f"决策日志`{self._shown}`没有链头", f"the log `{self._shown}` has no chain head")
+            raise LogError("missing_head", f"决策日志`{self._shown}`没有链头", f"the log `{self._shown}` has no chain head")
         return int(found[0][0]), str(found[0][1])
 
     def layout(self) -> tuple[tuple[str, ...], bool]:

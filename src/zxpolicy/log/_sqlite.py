@@ -32,7 +32,6 @@ from pathlib import Path
 
 from .._errors import LogError
 from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
-from ._store import log_error
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -114,13 +113,13 @@ class SqliteLog:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:  # only while __init__ has not finished
-            raise log_error("log_closed", f"决策日志`{self.path}`未打开", f"the log `{self.path}` is not open")
+            raise LogError("log_closed", f"决策日志`{self.path}`未打开", f"the log `{self.path}` is not open")
         return self._conn
 
     def _check_same_file(self) -> None:
         """The file opened is still the one at ``path``: not deleted, not replaced."""
         if _identity(self._where) != self._identity:
-            raise log_error(
+            raise LogError(
                 "log_replaced",
                 f"决策日志`{self.path}`在打开期间被删除或替换；请将日志放回原处后重启",
                 f"the log `{self.path}` was deleted or replaced while open; restart with the log in place",
@@ -131,7 +130,7 @@ class SqliteLog:
 
     def write_many(self, records: Sequence[LogRecord]) -> None:
         if self.read_only:
-            raise log_error("log_read_only", f"决策日志`{self.path}`以只读方式打开，不能写入",
+            raise LogError("log_read_only", f"决策日志`{self.path}`以只读方式打开，不能写入",
                             f"the log `{self.path}` is open read-only")
         with self._lock:
             self._check_same_file()
@@ -159,7 +158,7 @@ class SqliteLog:
             except sqlite3.Error as exc:
                 raise _cannot_read(self.path, exc) from None
         if len(found) != 1 or not is_head(found[0]):
-            raise log_error("missing_head", f"决策日志`{self.path}`没有链头", f"the log `{self.path}` has no chain head")
+            raise LogError("missing_head", f"决策日志`{self.path}`没有链头", f"the log `{self.path}` has no chain head")
         return int(found[0][0]), str(found[0][1])
 
     def layout(self) -> tuple[tuple[str, ...], bool]:
@@ -200,7 +199,7 @@ class SqliteLog:
             except sqlite3.Error as exc:
                 raise _cannot_read(self.path, exc) from None
             if self._unchanged is not None and _stamp(self._where) != self._unchanged:
-                raise log_error(
+                raise LogError(
                     "log_changed",
                     f"决策日志`{self.path}`在读取期间被改动（有引擎打开了它）；请重新读取",
                     f"the log `{self.path}` changed while it was read (an engine opened it); read it again",
@@ -217,12 +216,12 @@ class SqliteLog:
 def _openable(path: Path, read_only: bool) -> None:
     """Say plainly why ``path`` cannot be a log, where SQLite would say "unable to open"."""
     if path.is_dir():
-        raise log_error("log_unopenable", f"无法打开决策日志`{path}`：这是一个目录",
+        raise LogError("log_unopenable", f"无法打开决策日志`{path}`：这是一个目录",
                         f"cannot open the log `{path}`: it is a directory")
     if read_only and not path.exists():
-        raise log_error("log_missing", f"没有决策日志`{path}`", f"no log at `{path}`")
+        raise LogError("log_missing", f"没有决策日志`{path}`", f"no log at `{path}`")
     if not read_only and not path.exists() and not path.parent.is_dir():
-        raise log_error("log_unopenable", f"无法打开决策日志`{path}`：其所在目录不存在",
+        raise LogError("log_unopenable", f"无法打开决策日志`{path}`：其所在目录不存在",
                         f"cannot open the log `{path}`: its directory does not exist")
 
 
@@ -244,11 +243,11 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def _cannot_open(path: Path, exc: sqlite3.Error) -> LogError:
-    return log_error("log_unopenable", f"无法打开决策日志`{path}`：{exc}", f"cannot open the log `{path}`: {exc}")
+    return LogError("log_unopenable", f"无法打开决策日志`{path}`：{exc}", f"cannot open the log `{path}`: {exc}")
 
 
 def _cannot_read(path: Path, exc: sqlite3.Error) -> LogError:
-    return log_error("log_unreadable", f"无法读取决策日志`{path}`：{exc}", f"cannot read the log `{path}`: {exc}")
+    return LogError("log_unreadable", f"无法读取决策日志`{path}`：{exc}", f"cannot read the log `{path}`: {exc}")
 
 
 def _range(start: str | None, end: str | None) -> tuple[str, tuple[str, ...]]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .._errors import LogError
 from ..decide import DecisionLog, LogRecord
 from ._record import StoredRecord
 
@@ -37,22 +36,6 @@ class LogStore(DecisionLog, Protocol):
         """The records in sequence order, or those with ``start <= at < end``."""
 
     def close(self) -> None: ...
-
-
-class _LogFault(LogError):
-    """A ``LogError`` in the diagnostic shape: ``code``, ``message`` (Chinese) and ``message_en``
-    (also its ``str``), so that the command line can say it in either language."""
-
-    def __init__(self, code: str, message: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.code = code
-        self.message = message
-        self.message_en = message_en
-
-
-def log_error(code: str, zh: str, en: str) -> LogError:
-    """A ``LogError`` with its code and its message in Chinese and in English (see ``_LogFault``)."""
-    return _LogFault(code, zh, en)
 
 
 def is_postgres(target: str) -> bool:

@@ -14,6 +14,7 @@ YAML files with the same reader and reports problems with the same helpers.
 """
 
 from .._bundled import default_policy_dir
+from ._crosscheck import folded
 from ._loader import (
     POLICY_PROBLEM_CODES,
     LoadedPolicy,
@@ -74,6 +75,7 @@ __all__ = [
     "YamlDocument",
     "default_policy_dir",
     "dotted",
+    "folded",
     "duplicate_keys",
     "file_too_large",
     "grant_rows",

@@ -270,12 +270,19 @@ def _assignments(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
     yield from _confusable_ids(doc)
 
 
+def folded(text: str) -> str:
+    """An id or a person's name as people compare them: Unicode width, case and surrounding space
+    ignored (`ＡＬＩＣＥ `, `Alice` and `alice` are one). Used for user ids here, for persons by
+    the compiled tables and by lint."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
 def _confusable_ids(doc: PolicyDocument) -> Iterator[Problem]:
     """Two user ids that differ only by case, Unicode width or surrounding space (`alice` and
     `ALICE`, `ａｌｉｃｅ`) would be one person to a reader and two to the engine: refused."""
     first: dict[str, tuple[int, str]] = {}
     for i, user in enumerate(doc.assignments):
-        key = unicodedata.normalize("NFKC", user.id).strip().casefold()
+        key = folded(user.id)
         seen = first.setdefault(key, (i, user.id))
         if seen[1] != user.id:
             earlier = f"assignments[{seen[0]}]"
