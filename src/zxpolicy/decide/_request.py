@@ -286,6 +286,7 @@ def contradicts(r: _Reader, known: Person, roles: frozenset[str], org: str, fiel
             "identity_mismatch",
         )
 
+
 def read_resource(r: _Reader, value: Any) -> ReadResource | None:
     data = r.record(value, Resource, "resource")
     if data is None:
