@@ -1,3 +1,14 @@
-from .run import main
+import sys
 
-main()
+if sys.argv[1:2] == ["reload"]:  # python -m bench reload: the live-reload benchmark
+    from .reload import main as reload_main
+
+    reload_main(sys.argv[2:])
+elif sys.argv[1:2] == ["serve"]:  # python -m bench serve: the decision service against Cerbos
+    from .serve import main as serve
+
+    serve(sys.argv[2:])
+else:
+    from .run import main
+
+    main()

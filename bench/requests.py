@@ -3,13 +3,15 @@
 Each request is kept twice: as ``check``'s arguments (the engine's own types; a subject by id or
 as a ``Subject``, as hosts do both) and as the part that Casbin and Cedar can decide — who (user
 and org), action, kind, purpose, level and the resource's org: the grant (Q-01..Q-03) and the
-org scope (Q-07).
+org scope (Q-07). ``as_json`` gives the same arguments as a service receives them once its JSON
+is parsed: plain dicts, lists and ISO 8601 strings.
 """
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -63,6 +65,29 @@ def make_requests(inst: Institution, count: int, seed: int = 11) -> list[BenchRe
     return [_make(inst, rng, rng.choices(names, weights)[0], n) for n in range(count)]
 
 
+# What one query operator asks (a worklist): the mix without the requests of other roles.
+OPERATOR_MIX = tuple((name, w) for name, w in MIX if name not in ("query, role not granted", "dissent, case", "archive view, custodian"))
+
+
+def make_batches(inst: Institution, batches: int, size: int, seed: int = 13) -> list[list[BenchRequest]]:
+    """``batches`` lists of ``size`` requests, each list one query operator's (below the root, in
+    an org with a department head), drawn from ``OPERATOR_MIX``: a batch that a PDP taking one
+    principal per request (Cerbos) can be asked as well."""
+    rng = random.Random(seed)
+    names = [name for name, _ in OPERATOR_MIX]
+    weights = [w for _, w in OPERATOR_MIX]
+    out: list[list[BenchRequest]] = []
+    n = 0
+    for _ in range(batches):
+        user = _pick(inst, rng, "query_operator", with_head=True, below_root=True)
+        batch = []
+        for _ in range(size):
+            batch.append(_make(inst, rng, rng.choices(names, weights)[0], n, user=user))
+            n += 1
+        out.append(batch)
+    return out
+
+
 def _pick(inst: Institution, rng: random.Random, role: str, *, with_head: bool = False, below_root: bool = False) -> User:
     pool = inst.by_role[role]
     for _ in range(1000):
@@ -84,7 +109,7 @@ def _out_of_scope(inst: Institution, rng: random.Random, org: str) -> str:
     raise ValueError(f"no org out of the scope of `{org}`")
 
 
-def _make(inst: Institution, rng: random.Random, name: str, n: int) -> BenchRequest:
+def _make(inst: Institution, rng: random.Random, name: str, n: int, *, user: User | None = None) -> BenchRequest:
     action, purpose, level, kind = "query", "loan_review", "ordinary", "credit_report"
     evidence: dict[str, str] | None = None
     approvals: list[Approval] = []
@@ -98,7 +123,8 @@ def _make(inst: Institution, rng: random.Random, name: str, n: int) -> BenchRequ
         kind, action = "customer_archive", "view"
         role = "archive_custodian" if name.endswith("custodian") else rng.choice(["query_operator", "credit_info_officer"])
     other_branch = name == "query, another branch"
-    user = _pick(inst, rng, role, with_head=kind == "customer_archive", below_root=other_branch)
+    if user is None:
+        user = _pick(inst, rng, role, with_head=kind == "customer_archive", below_root=other_branch)
     resource_org = _out_of_scope(inst, rng, user.org) if other_branch else _in_scope(inst, rng, user.org)
     if name.endswith("custodian"):
         resource_org, level = user.org, "top_secret"  # C-02 lifts the classification steps in the custodian's own org
@@ -137,3 +163,19 @@ def _make(inst: Institution, rng: random.Random, name: str, n: int) -> BenchRequ
     if evidence:
         args["evidence"] = evidence
     return BenchRequest(name, args, user.id, user.org, action, kind, purpose, level, resource_org)
+
+
+def as_json(args: dict[str, Any]) -> dict[str, Any]:
+    """``check``'s arguments as JSON gives them: each record a dict of the fields it sets (those
+    at their default left out, as a client writes them), each time an ISO 8601 string with its
+    offset. Through ``json`` text and back, so nothing but what JSON can carry is left."""
+    return dict(json.loads(json.dumps(args, default=_json_value)))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)
+                if f.default is MISSING or getattr(value, f.name) != f.default}
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -7,7 +7,9 @@
 Each size runs in its own process, so that peak memory and garbage are its own. Within a run:
 load the policy (timed), note the peak RSS, build the Casbin enforcer and the Cedar policy set,
 check that the three agree on every request of the mix (and stop if they do not), then time
-``check`` per request, ``check_many`` over the whole mix, ``Enforcer.enforce`` and
+``check`` per request, on the engine's own types and on the same mix as JSON (``as_json``: what
+a service has once it has parsed its request body), ``check_many`` over the whole mix,
+``Decision.to_dict`` and its encoding with orjson and with ``json``, ``Enforcer.enforce`` and
 ``cedarpy.is_authorized``.
 """
 
@@ -29,7 +31,7 @@ import zxpolicy
 
 from .institution import build
 from .others import casbin_args, casbin_enforcer, cedar_policies, cedar_request
-from .requests import GRANT_CODES, BenchRequest, make_requests
+from .requests import GRANT_CODES, BenchRequest, as_json, make_requests
 
 STANDARD = [(1_000, 100), (10_000, 10), (10_000, 100), (10_000, 1_000), (100_000, 100), (100_000, 1_000)]
 
@@ -84,6 +86,37 @@ def _time_each(calls: list[Call], rounds: int) -> list[float]:
     return samples
 
 
+def _time_encoding(calls: list[Call], rounds: int, encode: Any) -> list[float]:
+    """Per-decision latency in µs of ``encode``, each time on a decision just made (as a service
+    encodes each decision once), the ``check`` itself not timed."""
+    clock = time.perf_counter_ns
+    samples: list[float] = []
+    for _ in range(rounds):
+        for f, args, kwargs in calls:
+            d = f(*args, **kwargs)
+            t = clock()
+            encode(d)
+            samples.append((clock() - t) / 1000)
+    return samples
+
+
+def _calls(check: Any, requests: list[dict[str, Any]]) -> list[Call]:
+    return [
+        (check, (a["subject"], a["resource"], a["purpose"]),
+         {k: a[k] for k in ("action", "consent", "approvals", "evidence", "at") if k in a})
+        for a in requests
+    ]
+
+
+def same_as_json(engine: zxpolicy.Engine, reqs: list[BenchRequest], as_sent: list[dict[str, Any]]) -> None:
+    """Each request of the mix, sent as JSON, is decided as it is on the engine's own types;
+    raise ``Disagreement`` on the first that is not (the timings would compare nothing)."""
+    for r, (f, args, kwargs) in zip(reqs, _calls(engine.check, as_sent)):
+        own, sent = r.call(engine.check), f(*args, **kwargs)
+        if own != sent:
+            raise Disagreement(f"{r.name}: as JSON {sent.codes}, on the engine's types {own.codes}")
+
+
 def measure(
     users: int, orgs: int, *, requests: int = 2000, rounds: int = 20, others: bool = True, written: Path | None = None
 ) -> dict[str, Any]:
@@ -114,18 +147,30 @@ def measure(
             cedar = {"inst": inst, "policies": cedarpy.PolicySet.from_str(cedar_policies(engine.document))}
             row["agreement"] = agree(engine, reqs, enforcer, cedar)
 
-        z_calls: list[Call] = [
-            (engine.check, (a["subject"], a["resource"], a["purpose"]),
-             {k: a[k] for k in ("action", "consent", "approvals", "evidence", "at") if k in a})
-            for a in (r.args for r in reqs)
-        ]
+        z_calls = _calls(engine.check, [r.args for r in reqs])
         samples = _time_each(z_calls, rounds)
         row["check_p50_us"], row["check_p99_us"] = _percentiles(samples)
         row["check_mean_us"] = statistics.fmean(samples)
-        by_name: dict[str, list[float]] = {}
-        for i, s in enumerate(samples):
-            by_name.setdefault(reqs[i % len(reqs)].name, []).append(s)
-        row["check_p50_by_request_us"] = {k: _percentiles(v)[0] for k, v in by_name.items()}
+        row["check_p50_by_request_us"] = _by_request(reqs, samples)
+
+        as_sent = [as_json(r.args) for r in reqs]
+        same_as_json(engine, reqs, as_sent)
+        j_calls = _calls(engine.check, as_sent)
+        j_samples = _time_each(j_calls, rounds)
+        row["check_json_p50_us"], row["check_json_p99_us"] = _percentiles(j_samples)
+        row["check_json_mean_us"] = statistics.fmean(j_samples)
+        row["check_json_p50_by_request_us"] = _by_request(reqs, j_samples)
+
+        import orjson
+
+        encode_rounds = max(1, rounds // 4)
+        for key, encode in (
+            ("to_dict", zxpolicy.Decision.to_dict),
+            ("to_dict_orjson", lambda d: orjson.dumps(d.to_dict())),
+            ("to_dict_json", lambda d: json.dumps(d.to_dict(), ensure_ascii=False)),
+        ):
+            e = _time_encoding(j_calls, encode_rounds, encode)
+            row[f"{key}_p50_us"], row[f"{key}_p99_us"] = _percentiles(e)
 
         items = [r.args for r in reqs]
         rates = []
@@ -153,6 +198,14 @@ def measure(
         return row
 
 
+def _by_request(reqs: list[BenchRequest], samples: list[float]) -> dict[str, float]:
+    """The p50 of each kind of request of the mix (``samples`` in the mix's order, round after round)."""
+    by_name: dict[str, list[float]] = {}
+    for i, s in enumerate(samples):
+        by_name.setdefault(reqs[i % len(reqs)].name, []).append(s)
+    return {k: _percentiles(v)[0] for k, v in by_name.items()}
+
+
 def _run_child(users: int, orgs: int, args: argparse.Namespace, written: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "bench", "--one", "--users", str(users), "--orgs", str(orgs),
            "--requests", str(args.requests), "--rounds", str(args.rounds), "--written", str(written)]
@@ -177,6 +230,7 @@ def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 COLUMNS = [
     ("users", "users", "{:,}"), ("orgs", "orgs", "{:,}"), ("load_s", "load s", "{:.2f}"), ("rss_mb", "peak RSS MB", "{:.0f}"),
     ("check_p50_us", "check p50 µs", "{:.1f}"), ("check_p99_us", "check p99 µs", "{:.1f}"),
+    ("check_json_p50_us", "JSON p50 µs", "{:.1f}"), ("check_json_p99_us", "JSON p99 µs", "{:.1f}"),
     ("check_many_per_s", "check_many /s", "{:,.0f}"),
     ("casbin_p50_us", "casbin p50 µs", "{:.0f}"), ("casbin_p99_us", "casbin p99 µs", "{:.0f}"),
     ("cedar_p50_us", "cedar p50 µs", "{:.0f}"), ("cedar_p99_us", "cedar p99 µs", "{:.0f}"),
@@ -193,10 +247,26 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def by_request_table(row: dict[str, Any]) -> str:
-    lines = ["| request | check p50 µs |", "|---|---:|"]
+    lines = ["| request | check p50 µs | as JSON p50 µs |", "|---|---:|---:|"]
+    as_sent = row.get("check_json_p50_by_request_us", {})
     for name, value in row["check_p50_by_request_us"].items():
-        lines.append(f"| {name} | {value:.1f} |")
+        sent = as_sent.get(name)
+        lines.append(f"| {name} | {value:.1f} | {'' if sent is None else f'{sent:.1f}'} |")
     return "\n".join(lines)
+
+
+def json_report(row: dict[str, Any]) -> str:
+    """The mix as JSON against the mix on the engine's own types, and a decision's encoding."""
+    r = row
+    return "\n".join([
+        f"check on the mix as JSON (plain dicts, ISO 8601 strings): p50 {r['check_json_p50_us']:.1f} µs,"
+        f" p99 {r['check_json_p99_us']:.1f} µs, mean {r['check_json_mean_us']:.1f} µs;"
+        f" on the engine's own types: p50 {r['check_p50_us']:.1f} µs, p99 {r['check_p99_us']:.1f} µs,"
+        f" mean {r['check_mean_us']:.1f} µs (JSON × {r['check_json_p50_us'] / r['check_p50_us']:.2f} at p50)",
+        f"a decision as JSON (p50 / p99, each decision encoded once): to_dict {r['to_dict_p50_us']:.2f} / {r['to_dict_p99_us']:.2f} µs;"
+        f" to_dict + orjson.dumps {r['to_dict_orjson_p50_us']:.2f} / {r['to_dict_orjson_p99_us']:.2f} µs;"
+        f" to_dict + json.dumps {r['to_dict_json_p50_us']:.2f} / {r['to_dict_json_p99_us']:.2f} µs",
+    ])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,6 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     mid = next((r for r in rows if (r["users"], r["orgs"]) == (10_000, 100)), rows[0])
     print(f"check p50 by kind of request ({mid['users']:,} users, {mid['orgs']:,} orgs):\n")
     print(by_request_table(mid))
+    print()
+    print(json_report(mid))
     if "x_casbin_mean" in mid:
         print(f"\nmeans ({mid['users']:,} users, {mid['orgs']:,} orgs): check {mid['check_mean_us']:.1f} µs,"
               f" casbin {mid['casbin_mean_us']:.0f} µs (× {mid['x_casbin_mean']:.0f}),"

@@ -64,3 +64,18 @@ def postgres_dsn() -> Iterator[str | None]:
     finally:
         subprocess.run([*prefix, os.path.join(bin_dir, "pg_ctl"), "-D", data, "-m", "fast", "stop"], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def pg_store_url(dsn: str) -> str:
+    """A new, empty schema of the server at ``dsn``, as a policy-store URL whose connections use
+    it: each test's store its own, never seeing another's history."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"store_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in dsn else "?"
+    return f"{dsn}{sep}options={quote(f'-csearch_path={schema}')}"

@@ -61,6 +61,18 @@ def pg_dsn() -> Iterator[str | None]:
         yield dsn
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str | None) -> str:
+    """A new policy store's URL: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "postgres":
+        if pg_dsn is None:
+            pytest.skip("no PostgreSQL server: set ZXPOLICY_TEST_PG_DSN, or install PostgreSQL (.ci/run does)")
+        from ._postgres import pg_store_url
+
+        return pg_store_url(pg_dsn)
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
 @pytest.fixture
 def policy_copy(tmp_path: Path) -> Path:
     """A writable copy of the default policy, for tests that edit it."""

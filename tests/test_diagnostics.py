@@ -55,7 +55,7 @@ def bad_field(tmp_path: Path, policy: Path) -> Any:
 
 
 def lint_warning(tmp_path: Path, policy: Path) -> Any:
-    (warning,) = lint_directory(POLICIES)  # the shipped policy's demo user with conflicting roles
+    warning = lint_directory(POLICIES)[0]  # the shipped policy's demo user with conflicting roles
     return warning
 
 

@@ -12,7 +12,7 @@ import pytest
 from .conftest import REPO
 
 SRC = REPO / "src" / "zxpolicy"
-STAGES = ("policy", "compile", "decide", "compliance", "testing", "log", "cli")
+STAGES = ("policy", "compile", "decide", "compliance", "testing", "log", "store", "live", "serve", "cli")
 
 
 def _imports(path: Path, package: list[str]) -> list[tuple[int, str]]:
@@ -84,7 +84,7 @@ def test_the_checker_sees_a_reach_into_another_stage(tmp_path: Path) -> None:
     assert _reaching([bad], inside=False, base=tmp_path) == ["bad.py:1: zxpolicy.decide._engine.Engine"]
 
 
-@pytest.mark.parametrize("stage", ["policy", "compile", "decide", "compliance", "log"])
+@pytest.mark.parametrize("stage", ["policy", "compile", "decide", "compliance", "log", "store", "live"])
 def test_each_stage_says_what_it_exports(stage: str) -> None:
     import importlib
 

@@ -7,6 +7,8 @@
 
 ``check`` never raises and never allows a request it cannot read. ``load`` raises
 ``PolicyError`` (with every problem's code, file, line and column) for a policy that does not load.
+``watch`` is ``load`` that follows its source, a directory or a policy store: each change that
+loads replaces the engine whole, one that does not is reported and replaces nothing.
 
 The package is the pipeline, one folder per stage; each imports only the stages before it:
 
@@ -17,6 +19,9 @@ The package is the pipeline, one folder per stage; each imports only the stages 
     compliance/  suites and coverage, lint, diff, who-can / what-can   (zxpolicy.compliance)
     log/         the hash-chained decision log and its reports         (zxpolicy.log)
     testing/     Hypothesis strategies and policy invariants           (zxpolicy.testing)
+    store/       the policy store: reviewed, gated, hash-chained publishes  (zxpolicy.store)
+    live/        a live policy: hot reload from a directory or a store      (zxpolicy.live)
+    serve/       the decision service over HTTP (``zxpolicy serve``)        (zxpolicy.serve)
     cli/         the ``zxpolicy`` command: flags wired to the above
 
 At the top: this facade, the default engine (``_default``), the error tree (``_errors``), the
@@ -31,7 +36,9 @@ from ._errors import (
     PolicyError,
     PolicyProblem,
     RevisionError,
+    ServeError,
     SpaceTooLarge,
+    StoreError,
     SuiteError,
     ZxpolicyError,
 )
@@ -45,6 +52,7 @@ from .decide import (
     Stage,
     Subject,
 )
+from .live import LivePolicy, watch
 
 __all__ = [
     "Approval",
@@ -53,19 +61,23 @@ __all__ = [
     "DiffError",
     "Engine",
     "Explanation",
+    "LivePolicy",
     "LogError",
     "PolicyError",
     "PolicyProblem",
     "Reason",
     "Resource",
     "RevisionError",
+    "ServeError",
     "SpaceTooLarge",
     "Stage",
+    "StoreError",
     "Subject",
     "SuiteError",
     "ZxpolicyError",
     "check",
     "load",
+    "watch",
 ]
 
 __version__ = "0.1.0"

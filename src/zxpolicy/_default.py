@@ -8,6 +8,7 @@ from typing import Any
 
 from ._bundled import resolve_policy_dir
 from ._diagnostic import ENGINE_CLAUSE, ENGINE_RULE, Reason
+from ._errors import PolicyError
 from .decide import Decision, DecisionLog, Engine
 from .log import open_log
 from .policy import load_policy
@@ -42,10 +43,24 @@ def check(subject: Any, resource: Any, purpose: Any, **kwargs: Any) -> Decision:
                 try:
                     _default = load()
                 except Exception as exc:
-                    reason = Reason(
-                        "engine_error", ENGINE_RULE, ENGINE_CLAUSE,
-                        f"默认策略无法加载，已拒绝：{type(exc).__name__}", f"the default policy does not load, denied: {type(exc).__name__}",
-                    )
-                    return Decision(False, (reason,))
+                    return Decision(False, (_unloaded(exc),))
             engine = _default
     return engine.check(subject, resource, purpose, **kwargs)
+
+
+def _unloaded(exc: Exception) -> Reason:
+    """The deny of every decision while the default policy does not load: it names the policy's
+    directory and its first problem, at its file and line, so that the host's log says what to fix."""
+    try:
+        directory, _ = resolve_policy_dir(None)
+        shown = f"`{directory}`"
+    except Exception:
+        shown = "(?)"
+    if isinstance(exc, PolicyError) and exc.problems:
+        first, more = exc.problems[0], len(exc.problems) - 1
+        zh = f"默认策略 {shown} 无法加载，已拒绝：{first.text('zh')}" + (f"（另有 {more} 个问题）" if more else "")
+        en = f"the default policy {shown} does not load, denied: {first.text('en')}" + (f" (and {more} more)" if more else "")
+    else:
+        zh = f"默认策略 {shown} 无法加载，已拒绝：{type(exc).__name__}"
+        en = f"the default policy {shown} does not load, denied: {type(exc).__name__}"
+    return Reason("engine_error", ENGINE_RULE, ENGINE_CLAUSE, zh, en)

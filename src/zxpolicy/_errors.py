@@ -11,8 +11,18 @@ policies do::
     ├── DiffError                 two policies that cannot be compared exactly
     │   └── SpaceTooLarge         more request classes than the limit (``.size``, ``.limit``)
     ├── RevisionError             a ``REV:PATH`` that git cannot give
-    └── LogError                  a decision log that cannot be opened or written (its path or
-                                  URL named); a check turns it into a deny where it must
+    ├── LogError                  a decision log that cannot be opened or written (its path or
+    │                             URL named); a check turns it into a deny where it must
+    ├── StoreError                a policy store that cannot be reached, read or written, or that
+    │                             refuses a change (a gate failed, the proposer approving their
+    │                             own change, a broken history chain); ``watch`` with no store
+    │                             and no cache to start from
+    └── ServeError                the decision service cannot start as configured: a tokens file
+                                  that does not read, TLS files that do not load, a listener
+                                  open to the network without authentication
+
+``LogError``, ``StoreError`` and ``ServeError`` carry ``code``, ``message`` (Chinese) and
+``message_en``.
 
 ``PolicyProblem`` has the diagnostic shape of ``zxpolicy._diagnostic``: a stable snake_case
 ``code`` (every code is listed in ``zxpolicy.policy.POLICY_PROBLEM_CODES``), the message in
@@ -34,7 +44,9 @@ __all__ = [
     "PolicyError",
     "PolicyProblem",
     "RevisionError",
+    "ServeError",
     "SpaceTooLarge",
+    "StoreError",
     "SuiteError",
     "ZxpolicyError",
 ]
@@ -143,12 +155,28 @@ class RevisionError(ZxpolicyError):
     """A ``REV:PATH`` that git cannot give."""
 
 
-class LogError(ZxpolicyError):
-    """A decision log that cannot be opened, read or written, in the diagnostic shape: ``code``,
-    ``message`` (Chinese) and ``message_en`` (also its ``str``), each naming the log."""
+class _CodedError(ZxpolicyError):
+    """An error in the diagnostic shape: ``code``, ``message`` (Chinese) and ``message_en``
+    (also its ``str``)."""
 
     def __init__(self, code: str, message: str, message_en: str) -> None:
         super().__init__(message_en)
         self.code = code
         self.message = message
         self.message_en = message_en
+
+    def text(self, lang: str = "zh") -> str:
+        return self.message_en if lang == "en" else self.message
+
+
+class LogError(_CodedError):
+    """A decision log that cannot be opened, read or written; each message names the log."""
+
+
+class StoreError(_CodedError):
+    """A policy store that cannot be reached, read or written, or that refuses a change; each
+    message names the store (its URL without a password)."""
+
+
+class ServeError(_CodedError):
+    """``zxpolicy serve`` cannot start as configured; each message names the file or flag."""

@@ -29,9 +29,8 @@ def hint(value: str, choices: Iterable[str], aliases: Mapping[str, str] | None =
     the list of what is allowed. Only a short ``value`` is compared (``MAX_HINTED``)."""
     table = sorted(choices)
     meant = aliases.get(value) if aliases else None
-    if meant is None and len(value) <= MAX_HINTED:
-        close = difflib.get_close_matches(value, table, n=1)
-        meant = close[0] if close else None
+    if meant is None:
+        meant = closest(value, table)
     if lang == "zh":
         if meant is not None:
             return f"是否应为`{meant}`？"
@@ -39,6 +38,15 @@ def hint(value: str, choices: Iterable[str], aliases: Mapping[str, str] | None =
     if meant is not None:
         return f"did you mean `{meant}`?"
     return f"expected one of {listing(table)}" if table else "none is declared"
+
+
+def closest(value: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` closest to ``value``, if any is close; only a short ``value`` is
+    compared (``MAX_HINTED``)."""
+    if len(value) > MAX_HINTED:
+        return None
+    close = difflib.get_close_matches(value, sorted(choices), n=1)
+    return close[0] if close else None
 
 
 def listing(values: Iterable[str]) -> str:

@@ -22,7 +22,7 @@ from ..conftest import POLICIES, REPO
 EXAMPLES = REPO / "examples"
 AT = "2026-11-27T10:00:00+08:00"
 ENV = "ZXPOLICY_POLICY_DIR"
-DECISION_KEYS = {"allowed", "reasons", "missing_approvals", "obligations", "policy_version"}
+DECISION_KEYS = {"decision_id", "allowed", "reasons", "missing_approvals", "obligations", "policy_version"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -88,7 +88,7 @@ def test_examples_exit_0_on_allow_and_1_on_deny(example: str, code: int, allowed
 def test_json_output_parses(example: str) -> None:
     result = check(EXAMPLES / example, "--json")
     data = decision(result)
-    assert set(data) == DECISION_KEYS
+    assert set(data) == DECISION_KEYS | {"policy"}  # the decision, and the policy that answered
     assert result.exit_code == (0 if data["allowed"] else 1)
     assert isinstance(data["allowed"], bool)
     assert data["reasons"], "a decision always has reasons"
@@ -97,6 +97,7 @@ def test_json_output_parses(example: str) -> None:
     assert isinstance(data["missing_approvals"], list)
     assert isinstance(data["obligations"], list)
     assert re.fullmatch(r"sha256:[0-9a-f]{16}", data["policy_version"])
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", data["decision_id"])  # UUIDv7
     # stdout is the JSON alone; the policy line goes to stderr.
     assert "policy:" not in result.stdout
 
@@ -131,7 +132,7 @@ def test_lang_en_prints_english_messages() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ALLOWED  (sha256:")
     assert "satisfied: the subject must hold a role granted the action (credit query operator)" in result.stdout
-    assert "obligations: log_query" in result.stdout
+    assert "obligations: log the query (who, when, which customer, purpose) (log_query)" in result.stdout
     for line in lines:
         # Only the clauses (in brackets) stay Chinese: they quote the institution's rules.
         assert not CJK.search(re.sub(r"\[[^]]*\]", "", line)), line
@@ -140,7 +141,7 @@ def test_lang_en_prints_english_messages() -> None:
 def test_lang_zh_is_the_default() -> None:
     result = check(EXAMPLES / "query-allowed.json")
     assert "已满足：须持有被授予该操作的角色（征信查询员）" in result.stdout
-    assert "须履行: log_query" in result.stdout
+    assert "须履行: 记录查询日志（查询人、时间、客户、用途）（log_query）" in result.stdout
     assert "satisfied" not in result.stdout
 
 
@@ -458,7 +459,7 @@ def test_validate_lists_every_problem(policy_copy: Path) -> None:
 def test_validate_speaks_chinese_by_default(policy_copy: Path) -> None:
     result = run("validate", POLICIES)
     assert result.exit_code == 0, result.output
-    assert re.fullmatch(r"有效：授权 \d+ 条，.*用户 \d+ 个（sha256:[0-9a-f]{16}）\n", result.stdout)
+    assert re.fullmatch(r"有效：授权 \d+ 条，.*用户 \d+ 个（sha256:[0-9a-f]{16}）\n策略：.*（命令行指定），版本 sha256:[0-9a-f]{16}\n", result.stdout)
     file, line = _break_grants(policy_copy)
     result = run("validate", policy_copy)
     assert result.exit_code == 1

@@ -269,7 +269,11 @@ def test_cli_json_lists_every_class(policy_copy: Path, new: Path) -> None:
     result = run("diff", policy_copy, new, "--json")
     data: dict[str, Any] = json.loads(result.stdout)
     assert result.exit_code == 1
-    assert data["exact"] is True and data["counts"]["widened"] == len(data["changes"]) > 0
+    assert data["exact"] is True and data["widened"] is True
+    # By default the classes of role sets someone holds; the others are counted.
+    assert data["counts"]["widened"] == len(data["changes"]) + data["left_out"]["widened"] > len(data["changes"]) > 0
+    everything = json.loads(run("diff", policy_copy, new, "--json", "--all-role-sets").stdout)
+    assert everything["counts"]["widened"] == len(everything["changes"]) and everything["left_out"]["widened"] == 0
     first = data["changes"][0]
     assert first["mark"] == "widened" and first["level"] == "top_secret" and first["rules"] == ["C-01"]
     assert len(first["old"]["steps"]) == len(first["new"]["steps"]) + 1
@@ -487,8 +491,9 @@ def test_markdown_merges_classes_with_the_same_change(policy_copy: Path, new: Pa
     assert table == [
         "| `copy` | `credit_report`, `customer_archive`, `statistics_report` | `loan_review`, `guarantor_check`, "
         "`post_loan_monitoring`, `dissent` (case_id=given), `legal` (legal_basis=given) | any level | "
-        "`credit_info_officer`, `credit_info_supervisor`, `risk_control_manager` | same org, resource below | "
-        "+ `general_manager` | A-02 |"
+        "credit information officer (credit_info_officer), credit information supervisor (credit_info_supervisor), "
+        "risk control manager (risk_control_manager) | same org, resource below | "
+        "+ general manager (general_manager) | A-02 |"
     ]
     assert "**widened 0** · **narrowed 270** · **changed 0**" in result.stdout
     assert not re.search(r"[\u4e00-\u9fff]", result.stdout)  # English throughout
@@ -506,3 +511,49 @@ def test_a_role_added_to_the_vocabulary_conflicts_with_the_user_administrator(de
     }
     # every action granted to user_admin, at each level, org, and reset reason it is permitted for
     assert {c.request.action for c in d.changes} == {"create_user", "change_permission", "reset_password", "suspend_user"}
+
+
+# --------------------------------------------------------------------------------------------
+# role sets no one holds: counted, not listed, unless --all-role-sets
+
+
+def _add_loan_assistant(new: Path) -> None:
+    edit(new, "vocabulary.yaml", "roles:\n", "roles:\n  - {id: loan_assistant, zh: 信贷助理, en: loan assistant}\n")
+    edit(new, "grants.yaml", "    roles: [query_operator]\n", "    roles: [query_operator, loan_assistant]\n")
+
+
+def test_role_sets_no_one_holds_are_counted_not_listed(policy_copy: Path, new: Path) -> None:
+    _add_loan_assistant(new)
+    d = diff_policies(zxpolicy.load(policy_copy), zxpolicy.load(new))
+    hidden = [c for c in d.changes if not d.held(c)]
+    assert hidden and all(len(c.request.roles) > 1 for c in hidden)
+    held = {frozenset(a.roles) for a in zxpolicy.load(new).document.assignments}
+    for c in d.changes:  # shown: one role, or within the roles of some user
+        assert d.held(c) == (len(c.request.roles) == 1 or any(set(c.request.roles) <= h for h in held))
+    result = run("diff", policy_copy, new)
+    assert result.exit_code == 1  # loan_assistant widened
+    assert f"另有 {len(hidden)} 类请求的角色组合无人持有，未列出；用 --all-role-sets 查看" in result.stdout
+    assert "信贷助理（loan_assistant）" in result.stdout and "user_admin+loan_assistant" not in result.stdout
+    assert "征信用户管理员（user_admin）+信贷助理（loan_assistant）" not in result.stdout
+    everything = run("diff", policy_copy, new, "--all-role-sets", "--lang", "en")
+    assert "more classes are of role sets no one holds" not in everything.stdout
+    assert "credit system user administrator (user_admin)+loan assistant (loan_assistant)" in everything.stdout
+    english = run("diff", policy_copy, new, "--lang", "en")
+    assert f"{len(hidden)} more classes are of role sets no one holds and are not listed; --all-role-sets shows them." in english.stdout
+    data = json.loads(run("diff", policy_copy, new, "--json").stdout)
+    assert sum(data["left_out"].values()) == len(hidden) and data["all_role_sets"] is False
+    assert all(len(c["roles"]) == 1 or set(c["roles"]) <= h for c in data["changes"] for h in [set().union(*held)])
+
+
+def test_a_widening_no_one_holds_still_counts(policy_copy: Path, new: Path) -> None:
+    import dataclasses
+
+    from zxpolicy.compliance import WIDENED, render_markdown
+
+    _add_loan_assistant(new)
+    d = diff_policies(zxpolicy.load(policy_copy), zxpolicy.load(new))
+    only_hidden = dataclasses.replace(d, changes=tuple(c for c in d.changes if not d.held(c)) + tuple(
+        dataclasses.replace(c, mark=WIDENED) for c in d.changes if not d.held(c))[:1], people=(), settings=())
+    assert only_hidden.widened and only_hidden.shown() == ()
+    text = render_markdown(only_hidden, "a", "b", "zh", ["ordinary"])
+    assert "其中 1 类放宽，已计入放宽" in text and "| `" not in text

@@ -1,22 +1,27 @@
 """The hot path's faster ways of building what ``check`` returns give the same objects as the
-plain ways: decisions and reasons built through their slots, and the `granted` reason of a
-filled approval step joined from texts prepared per step and role."""
+plain ways: decisions and reasons built through their slots, the `granted` reason of a
+filled approval step joined from texts prepared per step and role, and a decision's id and
+dict, made group by group and kept once asked for."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import uuid
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zxpolicy import Decision, Reason
 from zxpolicy._diagnostic import new_reason
 from zxpolicy.compile import StepSpec
-from zxpolicy.decide._decision import new_decision
+from zxpolicy.decide._decision import decision_id_of, new_decision, set_stamp
 from zxpolicy.decide._request import ReadApproval
 from zxpolicy.decide._wording import StepGrants, approved_by
 
-from .test_malformed_requests import ENGINE
+from .test_malformed_requests import ENGINE, SETTINGS
 
 AT = datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc)
 
@@ -29,7 +34,8 @@ def test_reasons_and_decisions_built_through_their_slots_are_the_same_objects() 
     d_plain = Decision(False, (plain,), (("a", "b"),), ("log_query",), "v1")
     d_fast = new_decision(False, (fast,), (("a", "b"),), ("log_query",), "v1")
     assert type(d_fast) is Decision and d_fast == d_plain and repr(d_fast) == repr(d_plain)
-    assert d_fast.to_dict() == d_plain.to_dict() and not d_fast
+    assert {**d_fast.to_dict(), "decision_id": ""} == {**d_plain.to_dict(), "decision_id": ""} and not d_fast
+    assert d_fast.decision_id != d_plain.decision_id  # each its own id, not compared
     for obj, field in ((fast, "message"), (d_fast, "allowed")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(obj, field, "x")
@@ -66,3 +72,68 @@ def test_step_grants_take_the_slow_way_when_a_text_holds_the_mark() -> None:
     grants = StepGrants(t)
     assert grants._prepare(marked, ap.role) == ()  # no texts to join into: the slow way
     assert grants.reason(marked, ap) == slow
+
+
+def _id_as_one_integer(stamp: tuple[int, int]) -> str:
+    """The plain way: the UUIDv7's 128 bits as one integer, formatted and cut."""
+    ns, n = stamp
+    count, process = n & ((1 << 30) - 1), (n >> 30) & ((1 << 44) - 1)
+    value = (
+        ((ns // 1_000_000) & ((1 << 48) - 1)) << 80
+        | 0x7 << 76
+        | (count >> 18) << 64
+        | 0b10 << 62
+        | (count & 0x3FFFF) << 44
+        | process
+    )
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@SETTINGS
+@given(st.integers(0, 2**80), st.integers(0, 2**80))
+def test_the_id_made_group_by_group_is_the_ids_integer_formatted(ns: int, n: int) -> None:
+    text = decision_id_of((ns, n))
+    assert text == _id_as_one_integer((ns, n))
+    u = uuid.UUID(text)
+    assert str(u) == text and u.version == 7 and u.variant == uuid.RFC_4122
+    # The parts kept from the last id: the same millisecond, the next count, the same process;
+    # another millisecond; another process.
+    for later in ((ns + 999, n + 1), (ns + 1_000_000, n), (ns, n + (1 << 30)), (ns, n)):
+        assert decision_id_of(later) == _id_as_one_integer(later), later
+
+
+def test_the_id_is_kept_once_asked_for_and_each_dict_is_new() -> None:
+    d = ENGINE.check("u-query-east1", {"id": "r", "kind": "credit_report", "level": "ordinary", "org": "east-1"}, "loan_review")
+    assert d._id == ""  # not made until asked for
+    first = d.to_dict()
+    assert d._id == first["decision_id"] == d.decision_id == decision_id_of(d._stamp)
+    first["reasons"][0]["code"] = "changed"
+    first["obligations"].append("x")
+    second = d.to_dict()
+    assert second is not first and second["reasons"] == [r.to_dict() for r in d.reasons]
+    assert second["obligations"] == list(d.obligations) and second["decision_id"] == first["decision_id"]
+    # A decision given the stamp of another (Engine._logged) takes its id, not one kept before.
+    other = new_decision(False, d.reasons, (), (), "v")
+    assert other.decision_id != d.decision_id
+    set_stamp(other, d._stamp)
+    assert other.decision_id == d.decision_id
+
+
+def test_threads_asking_for_a_new_decisions_id_at_once_get_one_id() -> None:
+    for _ in range(50):
+        d = new_decision(True, (), (), (), "v")
+        start = threading.Barrier(8)
+        seen: list[str] = []
+
+        def ask() -> None:
+            start.wait()
+            seen.append(d.to_dict()["decision_id"])
+            seen.append(d.decision_id)
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert set(seen) == {decision_id_of(d._stamp)} and len(seen) == 16

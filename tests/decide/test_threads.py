@@ -218,5 +218,5 @@ def test_the_default_engine_that_does_not_load_denies_in_every_thread(
     for per_thread in _run_threads(THREADS, work):
         for d in per_thread:
             assert not d.allowed and d.codes == ("engine_error",)
-            assert d.reasons[0].rule == "R-01" and "PolicyError" in d.reasons[0].message_en
+            assert d.reasons[0].rule == "R-01" and "broken.yaml:2:1" in d.reasons[0].message_en
     assert default_engine._default is None

@@ -7,8 +7,10 @@ clones a log (so that many tests can tamper with one 10,000-record log).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,20 @@ class ListLog:
 
     def write(self, record: LogRecord) -> None:
         self.records.append(record)
+
+
+class WrittenWhenAsked:
+    """A store whose records are written at the time their requests claim, as if each check had
+    been made then (the engine writes its own clock; the reports select by it)."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+
+    def write(self, record: LogRecord) -> None:
+        self.write_many([record])
+
+    def write_many(self, records: Sequence[LogRecord]) -> None:
+        self.store.write_many([dataclasses.replace(r, logged_at=r.at) for r in records])
 
 
 @dataclass

@@ -75,10 +75,13 @@ def test_an_intact_log_verifies(log: tuple[Backend, str]) -> None:
     store = b.open(label)
     v = verify_chain(store, progress=progress)
     store.close()
-    assert seen == [N, *range(1, N + 1)]
-    assert v.ok and v.records == N and v.head_seq == N
+    assert seen == [N, *range(0, N + 1)]  # the genesis record (seq 0) first
+    assert v.ok and v.status == "intact" and v.records == N and v.head_seq == N
     assert b.sql(label, "SELECT hash FROM {d} WHERE seq = ?", (N,))[0][0] == v.head_hash
-    assert b.sql(label, "SELECT prev_hash FROM {d} WHERE seq = 1")[0][0] == GENESIS
+    assert b.sql(label, "SELECT prev_hash FROM {d} WHERE seq = 0")[0][0] == GENESIS
+    genesis = b.sql(label, "SELECT hash, decision_id FROM {d} WHERE seq = 0")[0]
+    assert b.sql(label, "SELECT prev_hash FROM {d} WHERE seq = 1")[0][0] == genesis[0]
+    assert v.log_id == genesis[1]
 
 
 def test_an_edited_record_is_named(log: tuple[Backend, str]) -> None:
@@ -142,15 +145,15 @@ def test_an_inserted_record_is_named(log: tuple[Backend, str]) -> None:
     forged = {**original, "decision_id": "f" * 32, "resource_id": "forged"}
     body = json.dumps(forged, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     _shift_up(b, label, 6000)
-    b.sql(label, "INSERT INTO {d} (seq, decision_id, at, body, prev_hash, hash) VALUES (6000, ?, ?, ?, ?, ?)",
-          (forged["decision_id"], forged["at"], body, prev, chain_hash(prev, body)))
+    b.sql(label, "INSERT INTO {d} (seq, decision_id, at, logged_at, body, prev_hash, hash) VALUES (6000, ?, ?, ?, ?, ?, ?)",
+          (forged["decision_id"], forged["at"], forged["logged_at"], body, prev, chain_hash(prev, body)))
     f = _finding(b, label).finding
     assert f is not None and (f.seq, f.code, f.decision_id) == (6000, "inserted", forged["decision_id"])
 
 
 def test_a_record_appended_by_hand_is_named(log: tuple[Backend, str]) -> None:
     b, label = log
-    b.sql(label, "INSERT INTO {d} SELECT ?, decision_id, at, body, prev_hash, hash FROM {d} WHERE seq = 10", (N + 1,))
+    b.sql(label, "INSERT INTO {d} SELECT ?, decision_id, at, logged_at, body, prev_hash, hash FROM {d} WHERE seq = 10", (N + 1,))
     f = _finding(b, label).finding
     assert f is not None and (f.seq, f.code) == (N + 1, "unlinked")
 

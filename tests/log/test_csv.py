@@ -39,7 +39,7 @@ HOSTILE = {
 
 def _record(i: int, **hostile: object) -> LogRecord:
     fields: dict[str, object] = {
-        "decision_id": f"d-{i}", "at": utc_text(AT), "logged_at": utc_text(datetime.now(UTC)),
+        "decision_id": f"d-{i}", "at": utc_text(AT), "logged_at": utc_text(AT),
         "subject_id": "u-query-east1", "subject_org": "east-1", "action": "query", "resource_id": f"r-{i}",
         "resource_kind": "credit_report", "resource_level": "ordinary", "resource_org": "east-1",
         "customer_id": "c-1", "purpose": "loan_review", "consent_id": None, "approvals": (), "evidence_keys": (),
@@ -88,7 +88,8 @@ def test_daily_check_csv_escapes_hostile_ids(hostile_log: Path, mask: bool) -> N
     assert r.exit_code == 1, r.output  # every query is flagged (denied)
     rows = _cells(r.stdout)
     _assert_safe(rows)
-    assert len(rows) == 1 + 1 + len(HOSTILE) + 1
+    assert len(rows) == 1 + 1 + len(HOSTILE) + 1 + 1  # the header, the records, the head last
+    assert rows[-1][0] == "head"
     flat = {cell for row in rows for cell in row}
     for key, value in HOSTILE.items():
         shown = value[0] if isinstance(value, tuple) else value

@@ -30,9 +30,10 @@ def test_each_decision_is_one_record_of_ids_and_keys(tmp_path) -> None:  # type:
     denied = engine.check("u-query-east1", report(customer="c-1"), "legal", consent=given,
                           evidence={"legal_basis": "刑事诉讼法第五十四条 secret-basis"}, at=AT)
     assert allowed.allowed and not denied.allowed
-    rows = list(open_log(tmp_path / "d.db").rows())
+    rows = list(open_log(tmp_path / "d.db").rows())[1:]  # after the genesis record
     assert [r.seq for r in rows] == [1, 2]
     first, second = rows[0].record(), rows[1].record()
+    assert (first.decision_id, second.decision_id) == (allowed.decision_id, denied.decision_id)
     assert (first.subject_id, first.subject_org, first.action, first.resource_id, first.resource_kind,
             first.resource_level, first.resource_org, first.customer_id, first.purpose, first.allowed) == (
         "u-query-east1", "east-1", "query", "rep-1", "credit_report", "ordinary", "east-1", "c-1", "loan_review", True)
@@ -146,7 +147,7 @@ def test_the_chain_stays_linear_under_concurrent_writers(backend: Backend) -> No
         t.join()
     assert results == [True] * (threads * each)
     v = verify_chain(stores[0])
-    rows = list(stores[0].rows())
+    rows = list(stores[0].rows())[1:]  # after the genesis record
     for s in stores:
         s.close()
     assert v.ok and v.records == threads * each
@@ -159,7 +160,7 @@ def test_cli_check_writes_the_log(tmp_path) -> None:  # type: ignore[no-untyped-
     db = tmp_path / "d.db"
     r = runner.invoke(main, ["check", "--log", str(db), str(REPO / "examples" / "query-allowed.json")])
     assert r.exit_code == 0, r.output
-    rows = list(open_log(db).rows())
+    rows = list(open_log(db).rows())[1:]  # after the genesis record
     assert len(rows) == 1 and rows[0].record().allowed
     bad = runner.invoke(main, ["check", "--log", str(tmp_path), str(REPO / "examples" / "query-allowed.json")])
     assert bad.exit_code == 2 and "无法打开决策日志" in bad.output and len(bad.output.splitlines()) == 1

@@ -20,7 +20,7 @@ from zxpolicy.cli import main
 from zxpolicy.log import LogStore, daily_check, monthly_report, review_settings
 
 from ..conftest import CST, POLICIES, consent, report, subject
-from ._fixtures import Backend, backend  # noqa: F401  (a fixture)
+from ._fixtures import Backend, WrittenWhenAsked, backend  # noqa: F401  (a fixture)
 
 DAY = date(2026, 11, 27)  # a Friday
 SETTINGS = review_settings(zxpolicy.load(POLICIES).document)
@@ -33,7 +33,7 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 def generate_day(store: LogStore) -> None:
     """A day of decisions, the resource id saying which anomaly each one is."""
-    engine = zxpolicy.load(POLICIES, log=store)
+    engine = zxpolicy.load(POLICIES, log=WrittenWhenAsked(store))  # each check made at its `at`
     q = "u-query-east1"
 
     def query(who: object, rid: str, when: datetime, customer: str = "c-1", org: str = "east-1", **kw: object) -> None:
@@ -118,8 +118,11 @@ def test_cli_daily_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
     night = next(r for r in data["rows"] if r["resource"] == "night")
     assert night["customer"] == "c-*01" and night["flags"] == ["off_hours"] and night["time"] == "2026-11-27T22:15:00+08:00"
     rows = list(csv.DictReader(io.StringIO(runner.invoke(main, [*args, "--csv", "--mask"]).stdout)))
+    assert rows[-1]["seq"] == "head" and rows[-1]["time"] == f"{data['head']['seq']}:{data['head']['hash']}"
+    rows = rows[:-1]
     assert len(rows) == 61 and not any(r["customer"] == "c-101" for r in rows)
-    assert {r["flags"] for r in rows} >= {"", "off_hours", "repeat", "volume", "denied", "review_purpose"}
+    assert {r["flags"] for r in rows} >= {"", "非工作时间（off_hours）", "重复查询同一客户（repeat）", "单日查询量超限（volume）",
+                                         "被拒绝（denied）", "须复核的用途（review_purpose）"}
     quiet = runner.invoke(main, ["log", "daily-check", str(db), "--date", "2026-10-01", "--policy", str(POLICIES), "--lang", "en"])
     assert quiet.exit_code == 0 and "0 queries" in quiet.output
 
@@ -178,7 +181,11 @@ def test_a_record_that_does_not_parse_stops_the_report(tmp_path) -> None:  # typ
         conn.execute("UPDATE decisions SET body = '{}' WHERE seq = 3")
     conn.close()
     r = CliRunner().invoke(main, ["log", "daily-check", str(db), "--date", "2026-11-27", "--policy", str(POLICIES)])
-    assert r.exit_code == 2 and "record 3 " in r.stderr and "zxpolicy log verify" in r.stderr
+    assert r.exit_code == 2 and "第3条" in r.stderr and "zxpolicy log verify" in r.stderr
+    assert len(r.stderr.splitlines()) == 2  # the policy used, and the one line of the refusal
+    unverified = CliRunner().invoke(main, ["log", "daily-check", str(db), "--date", "2026-11-27", "--policy", str(POLICIES),
+                                           "--no-verify", "--lang", "en"])
+    assert unverified.exit_code == 2 and "record 3 " in unverified.stderr and "zxpolicy log verify" in unverified.stderr
 
 
 def test_a_progress_bar_on_a_terminal_for_a_large_log(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,7 +103,7 @@ CASES: list[Case] = [
     Case(
         "yaml_tab_indentation", "vocabulary.yaml",
         Replace("  - {id: archive_custodian,", "\t- {id: archive_custodian,"),
-        "vocabulary.yaml", Line("\t- {id: archive_custodian"), "", "not valid YAML",
+        "vocabulary.yaml", Line("\t- {id: archive_custodian"), "", "a tab in the indentation; indent with spaces",
     ),
     Case(
         "yaml_control_character", "orgs.yaml",
@@ -368,12 +368,12 @@ CASES: list[Case] = [
     Case(
         "full_width_colon", "purposes.yaml",
         Replace("    consent: false\n    evidence:\n      - {key: legal_basis", "    consent： false\n    evidence:\n      - {key: legal_basis"),
-        "purposes.yaml", Line("consent： false"), "", "a full-width `：` — YAML needs the ASCII `:`",
+        "purposes.yaml", Line("consent： false"), "", "replace the full-width colon `：` with `:`",
     ),
     Case(
         "full_width_colon_in_a_flow_mapping", "orgs.yaml",
         Replace("{id: west,   parent: hq,", "{id: west,   parent： hq,"),
-        "orgs.yaml", Line("parent： hq"), "orgs[2].parent： hq", "a full-width `：` — YAML needs the ASCII `:`",
+        "orgs.yaml", Line("parent： hq"), "", "replace the full-width colon `：` with `:`",
     ),
     Case(
         "renamed_key_suggests_the_field", "grants.yaml",

@@ -1,4 +1,5 @@
-"""What the commands share: finding and loading the policy, reading JSON, exit codes."""
+"""What the commands share: finding and loading the policy (and saying which one answered),
+reading JSON, exit codes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import math
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,8 +31,67 @@ lang_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
+# Why a directory was the one read, for people: the key is what ``resolve_policy_dir`` says.
+_SOURCES = {
+    "given": ("命令行指定", "given on the command line"),
+    "ZXPOLICY_POLICY_DIR": ("环境变量 $ZXPOLICY_POLICY_DIR", "$ZXPOLICY_POLICY_DIR"),
+    "./policies": ("当前目录下的 policies", "./policies of the current folder"),
+    "bundled": ("随软件包自带的默认策略", "the bundled default policy"),
+}
+_USED = "zxpolicy.policy_used"
+
+
+@dataclass
+class PolicyUsed:
+    """The policy a command read: its directory, why that one, and (once loaded) its version."""
+
+    directory: Path
+    source: str
+    version: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"dir": str(self.directory.resolve()), "source": self.source, "version": self.version}
+
+    def line(self, lang: str) -> str:
+        """One line for the end of a command's output: which policy answered."""
+        zh, en = _SOURCES.get(self.source, (self.source, self.source))
+        version = self.version or ("未加载" if lang != "en" else "not loaded")
+        if lang == "en":
+            return f"policy: {self.directory} ({en}), version {version}"
+        return f"策略：{self.directory}（{zh}），版本 {version}"
+
+
+def policy_used() -> PolicyUsed | None:
+    """The policy the running command read, if it read one."""
+    ctx = click.get_current_context(silent=True)
+    used = ctx.meta.get(_USED) if ctx is not None else None
+    return used if isinstance(used, PolicyUsed) else None
+
+
+def loaded_version(version: str) -> None:
+    """Record the version of the policy the running command loaded (``policy_dir`` found it)."""
+    used = policy_used()
+    if used is not None:
+        used.version = version
+
+
+def policy_line(lang: str) -> str:
+    """``策略：DIR（why），版本 V``: which policy answered, for a command's human output."""
+    used = policy_used()
+    return used.line(lang) if used is not None else ""
+
+
+def with_policy(data: dict[str, Any]) -> dict[str, Any]:
+    """A command's JSON with ``policy`` (``dir``, ``source``, ``version``) added."""
+    used = policy_used()
+    if used is not None:
+        data = {**data, "policy": used.to_dict()}
+    return data
+
+
 def policy_dir(given: str | None, *, must_be_a_directory: bool = True) -> Path:
-    """The policy directory to use, said on stderr so that a person sees which one was read.
+    """The policy directory to use, said on stderr so that a person sees which one was read, and
+    kept for ``policy_line`` and ``with_policy`` (every command's output names it).
 
     One that is not a directory (missing, or a file) ends the command here with one line and
     exit 2, unless ``must_be_a_directory`` is false (``validate`` reports it as a problem)."""
@@ -40,6 +101,9 @@ def policy_dir(given: str | None, *, must_be_a_directory: bool = True) -> Path:
         click.echo(policy_error_text(exc, command_lang()), err=True)
         sys.exit(EXIT_ERROR)
     click.echo(f"policy: {directory} ({why})", err=True)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_USED] = PolicyUsed(directory, why)
     if must_be_a_directory and not directory.is_dir():
         fail(f"策略无法加载：{directory}: 不是目录", f"policy does not load: {directory}: not a directory")
     return directory
@@ -51,12 +115,14 @@ def load_engine(given: str | None, log: DecisionLog | None = None, lang: str | N
     error while loading (a bug, an unreadable file) is one line naming the directory, exit 2."""
     directory = policy_dir(given)
     try:
-        return load(directory, log=log)
+        engine = load(directory, log=log)
     except PolicyError as exc:
         click.echo(policy_error_text(exc, lang or command_lang()), err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
         policy_crashed(directory, exc, lang)
+    loaded_version(engine.policy_version)
+    return engine
 
 
 def policy_error_text(exc: PolicyError, lang: str) -> str:
@@ -146,12 +212,12 @@ class JsonRefused(ValueError):
         self.zh = zh
 
 
-def _too_large() -> JsonRefused:
-    return JsonRefused(f"larger than {MAX_JSON_BYTES:,} bytes, refused", f"超过 {MAX_JSON_BYTES:,} 字节，拒绝读取")
+def _too_large(limit: int = MAX_JSON_BYTES) -> JsonRefused:
+    return JsonRefused(f"larger than {limit:,} bytes, refused", f"超过 {limit:,} 字节，拒绝读取")
 
 
-def _too_deep() -> JsonRefused:
-    return JsonRefused(f"nested deeper than {MAX_JSON_DEPTH} levels", f"嵌套超过 {MAX_JSON_DEPTH} 层")
+def _too_deep(limit: int = MAX_JSON_DEPTH) -> JsonRefused:
+    return JsonRefused(f"nested deeper than {limit} levels", f"嵌套超过 {limit} 层")
 
 
 def _finite(text: str) -> float:
@@ -166,18 +232,18 @@ def _no_constant(name: str) -> Any:
     raise JsonRefused(f"`{name}` is not JSON", f"`{name}`不是 JSON")
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``text`` as JSON, or ``ValueError`` with a short reason: ``JsonRefused`` when it is too
-    large, nested too deep, or has a number too long or out of range, or ``NaN``;
-    ``json.JSONDecodeError`` when it is not JSON."""
-    if len(text) > MAX_JSON_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_JSON_BYTES:
-        raise _too_large()
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise _too_deep()
+    large (over ``max_bytes`` in UTF-8), nested too deep (over ``max_depth``), or has a number
+    too long or out of range, or ``NaN``; ``json.JSONDecodeError`` when it is not JSON."""
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise _too_large(max_bytes)
+    if json_depth(text, max_depth) > max_depth:
+        raise _too_deep(max_depth)
     try:
         return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:  # not reached after json_depth; kept as the last guard
-        raise _too_deep() from None
+        raise _too_deep(max_depth) from None
     except JsonRefused:
         raise
     except ValueError as exc:  # JSONDecodeError, or an integer over sys.get_int_max_str_digits() digits
@@ -244,6 +310,10 @@ def file_or_json(value: str, what: str) -> Any:
 
 
 def echo_json(data: Any) -> None:
+    """``data`` as JSON on stdout; an object also gets ``policy``, the policy the command read
+    (``dir``, ``source``, ``version``), when it read one."""
+    if isinstance(data, dict):
+        data = with_policy(data)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

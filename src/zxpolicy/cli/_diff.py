@@ -65,19 +65,22 @@ def _load(spec: str, scratch: Path, name: str, lang: str) -> Engine:
 @click.argument("old")
 @click.argument("new")
 @click.option("--allow-widening", is_flag=True, help="Exit 0 even when the change widens access.")
+@click.option("--all-role-sets", is_flag=True, help="List the classes of role sets no one in the assignments holds too.")
 @click.option(
     "--max-classes", type=click.IntRange(min=1), default=MAX_CLASSES, show_default=True,
     help="Refuse (exit 2) a decision space larger than this rather than sample it.",
 )
 @lang_option
 @json_option
-def diff(old: str, new: str, allow_widening: bool, max_classes: int, lang: str, as_json: bool) -> None:
+def diff(old: str, new: str, allow_widening: bool, all_role_sets: bool, max_classes: int, lang: str, as_json: bool) -> None:
     """Compare two policies request class by request class; print what widened or narrowed.
 
     OLD and NEW are policy directories, or REV:PATH for a directory at a git revision of the
     repository the command runs in. Every class of request (roles, action, kind, purpose,
     level, organisation, consent, evidence, retention) is decided by both policies: the
     comparison is exact, never sampled. Markdown for a pull-request comment, or --json.
+    Listed are the classes whose role set is one role or within some user's roles in either
+    policy; the others are counted (--all-role-sets lists them), and still count as widened.
 
     Exit 0 when nothing widened, 1 when something did (unless --allow-widening), 2 when a policy
     does not load or the space is too large to enumerate.
@@ -100,9 +103,18 @@ def diff(old: str, new: str, allow_widening: bool, max_classes: int, lang: str, 
         what = describe(exc)
         fail(f"无法比较：临时目录出错：{what}", f"cannot compare: the scratch folder: {what}", lang)
     # Any other exception is the command group's: one line, exit 2 (never 1, "widened").
+    # Which two policies answered: each as named on the command line, with its version.
+    policies = {
+        side: {"spec": spec, "dir": str(e.policy_dir.resolve()) if Path(spec).is_dir() else "", "version": e.policy_version}
+        for side, spec, e in (("old", old, engines[0]), ("new", new, engines[1]))
+    }
     if as_json:
-        echo_json(diff_to_json(result, old, new))
+        echo_json({**diff_to_json(result, old, new, all_role_sets), "policies": policies})
     else:
         levels = list(dict.fromkeys([lv.id for e in engines for lv in e.document.levels]))
-        click.echo(render_markdown(result, old, new, lang, levels), nl=False)
+        click.echo(render_markdown(result, old, new, lang, levels, all_role_sets), nl=False)
+        click.echo("")
+        for side, zh, en in (("old", "旧策略", "old policy"), ("new", "新策略", "new policy")):
+            p = policies[side]
+            click.echo(f"{en}: {p['spec']}, version {p['version']}" if lang == "en" else f"{zh}：{p['spec']}，版本 {p['version']}")
     sys.exit(EXIT_DENIED if result.widened and not allow_widening else 0)

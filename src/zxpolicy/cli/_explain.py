@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..decide import KEYWORDS, Explanation, Stage
-from ..policy import PolicyDocument, Step
+from ..policy import Labels, PolicyDocument, Step
 from . import main
 from ._common import (
     EXIT_DENIED,
@@ -18,6 +18,7 @@ from ._common import (
     json_option,
     lang_option,
     load_engine,
+    policy_line,
 )
 from ._request_input import read_request_input, request_options
 
@@ -66,6 +67,7 @@ def explain(request: str | None, policy: str | None, **flags: Any) -> None:
         echo_json(explanation.to_dict())
     else:
         click.echo(render_explanation(explanation, engine.document, lang))
+        click.echo(policy_line(lang))
     sys.exit(0 if explanation.decision.allowed else EXIT_DENIED)
 
 
@@ -82,7 +84,7 @@ def render_explanation(explanation: Explanation, doc: PolicyDocument, lang: str)
     lines.append(f"{'结论' if zh else 'decision'}: {head}  ({d.policy_version})")
     if d.allowed:
         if d.obligations:
-            lines.append(f"  {'须履行' if zh else 'obligations'}: {', '.join(d.obligations)}")
+            lines.append(f"  {'须履行' if zh else 'obligations'}: {Labels.of(doc).names('obligations', d.obligations, lang)}")
         return "\n".join(lines)
 
     needs: list[str] = []

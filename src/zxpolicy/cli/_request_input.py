@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._hints import hint
+from .._hints import clip, hint
 from ..decide import FIELD_NAMES
 from ._common import file_or_json, read_json, read_json_text
 
@@ -50,13 +50,28 @@ def read_request_input(request: str | None, flags: dict[str, Any]) -> dict[str, 
     if request is None and not any(flags[f] for f in REQUEST_FLAGS if f != "resource_id"):
         raise click.UsageError("no request: give a JSON file, - to read standard input, or flags (see --help)")
     body = read_json(request, "request") if request else {}
-    if not isinstance(body, dict):
-        raise click.UsageError("the request JSON must be an object")
-    unknown = sorted(set(body) - set(FIELD_NAMES))
-    if unknown:
-        raise click.UsageError(f"the request JSON has an unknown field `{unknown[0]}`; {hint(unknown[0], FIELD_NAMES)}")
+    problem = shape_problem(body)
+    if problem is not None:
+        raise click.UsageError(problem[1])
     _apply_flags(body, flags)
     return body
+
+
+def shape_problem(body: Any) -> tuple[str, str, str] | None:
+    """Why parsed JSON is not a request — ``(code, English, Chinese)``: not an object
+    (``not_an_object``), or a key that is not one of check's fields (``unknown_field``) — or
+    None. (What the fields hold is the engine's to read: a bad value is a deny.)"""
+    if not isinstance(body, dict):
+        return "not_an_object", "the request JSON must be an object", "请求 JSON 须为对象"
+    unknown = sorted(set(body) - set(FIELD_NAMES))
+    if unknown:
+        key = clip(unknown[0])
+        return (
+            "unknown_field",
+            f"the request JSON has an unknown field `{key}`; {hint(key, FIELD_NAMES)}",
+            f"请求 JSON 有未知字段`{key}`；{hint(key, FIELD_NAMES, lang='zh')}",
+        )
+    return None
 
 
 def _apply_flags(body: dict[str, Any], flags: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from ._common import (
     json_option,
     lang_option,
     load_engine,
+    policy_line,
 )
 
 
@@ -73,6 +74,7 @@ def test_command(
         if low:
             msg = f"覆盖率低于 {min_coverage:g}%" if lang == "zh" else f"coverage is below {min_coverage:g}%"
             click.echo(msg)
+        click.echo(policy_line(lang))
     sys.exit(0 if report.ok(min_coverage) else EXIT_DENIED)
 
 

@@ -10,6 +10,8 @@ from .._default import load
 from .._errors import PolicyError
 from . import main
 from ._common import (
+    loaded_version,
+    policy_line,
     EXIT_DENIED,
     echo_json,
     json_option,
@@ -51,6 +53,7 @@ def validate(directory: str | None, lang: str, as_json: bool) -> None:
         sys.exit(EXIT_DENIED)
     except Exception as exc:
         policy_crashed(path, exc, lang)
+    loaded_version(engine.policy_version)
     doc = engine.document
     counts = {
         "grants": len(doc.grants),
@@ -72,3 +75,5 @@ def validate(directory: str | None, lang: str, as_json: bool) -> None:
             f"ok: {counts['grants']} grants, {counts['approvals']} approval rules, {counts['purposes']} purposes, "
             f"{counts['roles']} roles, {counts['orgs']} orgs, {counts['assignments']} assignments ({engine.policy_version})"
         )
+    if not as_json:
+        click.echo(policy_line(lang))

@@ -16,6 +16,7 @@ from ._common import (
     json_option,
     lang_option,
     load_engine,
+    policy_line,
 )
 
 
@@ -64,4 +65,5 @@ def verify(directory: str | None, seed: int, max_examples: int, only: tuple[str,
         echo_json(report.to_dict())
     else:
         click.echo(report.render_text(lang))
+        click.echo(policy_line(lang))
     sys.exit(0 if report.passed else EXIT_DENIED)

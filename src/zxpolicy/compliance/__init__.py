@@ -36,7 +36,7 @@ from ._diff import (
     PersonChange,
     diff_policies,
 )
-from ._diffreport import diff_to_json, render_markdown
+from ._diffreport import MARKS, diff_to_json, render_markdown
 from ._lint import CODES as LINT_CODES
 from ._lint import LintWarning, lint, lint_directory
 from ._reverse import (
@@ -45,6 +45,7 @@ from ._reverse import (
     Needs,
     Permission,
     RoleAnswer,
+    UnknownWord,
     WhatCan,
     WhoCan,
     needs,
@@ -53,6 +54,7 @@ from ._reverse import (
 )
 from ._revision import export_revision
 from ._suite import Suite, SuiteCase, SuiteRequest, load_suites, suite_files
+from ._suite_format import suite_schema
 from ._suite_run import (
     CaseResult,
     Mismatch,
@@ -69,6 +71,7 @@ __all__ = [
     "DENY",
     "KINDS",
     "LINT_CODES",
+    "MARKS",
     "MAX_CLASSES",
     "NARROWED",
     "OUTCOMES",
@@ -94,6 +97,7 @@ __all__ = [
     "SuiteError",
     "SuiteReport",
     "SuiteRequest",
+    "UnknownWord",
     "WhatCan",
     "WhoCan",
     "diff_policies",
@@ -110,6 +114,7 @@ __all__ = [
     "run_suites",
     "run_tests",
     "suite_files",
+    "suite_schema",
     "what_can",
     "who_can",
 ]

@@ -13,6 +13,11 @@ role added to a step, a step no longer restricted to the requester's organisatio
 order); NARROWED in the opposite case; CHANGED when only the obligations or the cited rules
 differ. A class both widened and narrowed (a step's role replaced by another) is WIDENED: NEW
 lets through a request OLD denied. A class denied by both is not listed, whatever the reasons.
+
+A class's role set is *held* when it is a single role or a subset of the roles of an assignment
+of either policy (a host may narrow a subject's roles, so such a set can be asked with). The
+report shows the held ones by default and counts the others; all are compared, and a widening
+among the others still counts as a widening.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TypeVar
 from .._errors import DiffError, SpaceTooLarge
 from ..compile import CLASSIFICATION, StepSpec, Tables
 from ..decide import Approval, Consent, Decision, Engine, Resource, Subject
+from ..policy import Labels
 from ._space import RequestClass, Side, Space
 
 __all__ = ["Answer", "Change", "Diff", "PersonChange", "Step", "diff_policies"]
@@ -88,6 +94,10 @@ class Diff:
     changes: tuple[Change, ...]
     people: tuple[PersonChange, ...]
     settings: tuple[tuple[str, str, str, str], ...]  # name, old, new, mark
+    # The roles of each assignment of either policy: a class whose role set is within one of
+    # these (or is one role) is held by someone; see ``held``.
+    assigned: frozenset[frozenset[str]] = frozenset()
+    labels: Labels = Labels()  # both policies' labels (NEW's where both have one)
 
     @property
     def marks(self) -> Counter[str]:
@@ -95,7 +105,19 @@ class Diff:
 
     @property
     def widened(self) -> bool:
+        """Whether anything widened, shown or not: a widening no one holds today is one still."""
         return self.marks[WIDENED] > 0
+
+    def held(self, change: Change) -> bool:
+        roles = frozenset(change.request.roles)
+        return len(roles) == 1 or any(roles <= a for a in self.assigned)
+
+    def shown(self, all_role_sets: bool = False) -> tuple[Change, ...]:
+        """The changes a report lists: those of held role sets, or all."""
+        return self.changes if all_role_sets else tuple(c for c in self.changes if self.held(c))
+
+    def left_out(self, all_role_sets: bool = False) -> tuple[Change, ...]:
+        return () if all_role_sets else tuple(c for c in self.changes if not self.held(c))
 
 
 def diff_policies(old: Engine, new: Engine, *, max_classes: int = MAX_CLASSES) -> Diff:
@@ -113,7 +135,13 @@ def diff_policies(old: Engine, new: Engine, *, max_classes: int = MAX_CLASSES) -
         a, b = answer(old, t0, c), answer(new, t1, c)
         if a != b and (a.permits or b.permits):
             changes.append(compare(c, a, b))
-    return Diff(size, tuple(changes), _people(old, new), _settings(old, new))
+    assigned = frozenset(frozenset(a.roles) for e in (old, new) for a in e.document.assignments)
+    return Diff(size, tuple(changes), _people(old, new), _settings(old, new), assigned, _labels(old, new))
+
+
+def _labels(old: Engine, new: Engine) -> Labels:
+    a, b = Labels.of(old.document).sections, Labels.of(new.document).sections
+    return Labels({name: {**a.get(name, {}), **b.get(name, {})} for name in {*a, *b}})
 
 
 def answer(engine: Engine, tables: Tables, c: RequestClass) -> Answer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..policy import Labels
 from ._diff import CHANGED, NARROWED, WIDENED, Answer, Change, Diff, Step
 from ._space import GIVEN, OTHER, RequestClass
 
@@ -16,7 +17,7 @@ MARKS = (WIDENED, NARROWED, CHANGED)
 
 _WORDS: dict[str, dict[str, Any]] = {
     "zh": {
-        "title": "策略差异", "exact": "精确比较：枚举了 {n:,} 类请求（非抽样）。下列计数为请求类数；表中一行合并只在一个维度上不同的若干类。",
+        "lang": "zh", "title": "策略差异", "exact": "精确比较：枚举了 {n:,} 类请求（非抽样）。下列计数为请求类数；表中一行合并只在一个维度上不同的若干类。",
         "none": "无变化：两份策略对全部 {n:,} 类请求的决定相同。",
         WIDENED: "放宽", NARROWED: "收紧", CHANGED: "其他变化",
         "cols": ("操作", "资料类型", "用途（条件）", "密级", "角色", "机构", "变化", "规则"),
@@ -27,9 +28,11 @@ _WORDS: dict[str, dict[str, Any]] = {
         "retention": {"running": "保管期未满", "ended": "保管期已满"},
         "absent": "无", GIVEN: "已提供", OTHER: "其他值", "people": "用户", "settings": "设置", "not_in": "（无）",
         "org": {"same": "本机构", "below": "下级机构"},
+        "left_out": "另有 {n:,} 类请求的角色组合无人持有，未列出；用 --all-role-sets 查看。",
+        "left_out_widened": "其中 {n:,} 类放宽，已计入放宽。",
     },
     "en": {
-        "title": "Policy diff", "exact": "Exact: {n:,} request classes enumerated (not sampled). The counts are of classes; a table row merges classes that differ in one dimension only.",
+        "lang": "en", "title": "Policy diff", "exact": "Exact: {n:,} request classes enumerated (not sampled). The counts are of classes; a table row merges classes that differ in one dimension only.",
         "none": "No change: the two policies decide all {n:,} request classes alike.",
         WIDENED: "widened", NARROWED: "narrowed", CHANGED: "changed",
         "cols": ("action", "kind", "purpose (conditions)", "level", "roles", "org", "change", "rules"),
@@ -40,6 +43,8 @@ _WORDS: dict[str, dict[str, Any]] = {
         "retention": {"running": "retention running", "ended": "retention ended"},
         "absent": "absent", GIVEN: "given", OTHER: "other value", "people": "Users", "settings": "Settings", "not_in": "(none)",
         "org": {"same": "same org", "below": "resource below"},
+        "left_out": "{n:,} more classes are of role sets no one holds and are not listed; --all-role-sets shows them.",
+        "left_out_widened": "{n:,} of them widened, and count as widened.",
     },
 }
 
@@ -73,7 +78,9 @@ def group(changes: Sequence[Change], what: Callable[[Change], str]) -> list[tupl
 
 def _step(s: Step, w: dict[str, Any]) -> str:
     notes = [w[n] for n, on in (("same_org", s.same_org), ("ordered", s.ordered)) if on]
-    return "`" + "|".join(s.roles) + "`" + (f" ({', '.join(notes)})" if notes else "")
+    labels: Labels = w.get("labels", Labels())
+    roles = "|".join(labels.name("roles", r, w["lang"]) for r in s.roles)
+    return roles + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _what(c: Change, w: dict[str, Any]) -> str:
@@ -122,16 +129,30 @@ def _purpose(value: tuple[str, str, tuple[tuple[str, str | None], ...], str], w:
     return f"`{purpose}`" + (f" ({', '.join(conditions)})" if conditions else "")
 
 
-def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[str]) -> str:
-    w = _WORDS[lang]
+def _roles(roles: Sequence[str], diff: Diff, lang: str) -> str:
+    return "+".join(diff.labels.name("roles", r, lang) for r in roles)
+
+
+def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[str], all_role_sets: bool = False) -> str:
+    """The diff for a review; only the classes of role sets someone holds unless ``all_role_sets``
+    (the others are counted, and their widenings are in the counts)."""
+    w = {**_WORDS[lang], "labels": diff.labels, "lang": lang}
     counts = diff.marks
     lines = [f"### {w['title']}: `{old}` → `{new}`", ""]
     if not diff.changes and not diff.people and not diff.settings:
         return "\n".join([*lines, w["none"].format(n=diff.classes), ""])
     lines += [w["exact"].format(n=diff.classes), "",
               " · ".join(f"**{w[m]} {counts[m]}**" for m in MARKS), ""]
+    hidden = diff.left_out(all_role_sets)
+    if hidden:
+        lines.append(w["left_out"].format(n=len(hidden)))
+        wide = sum(1 for c in hidden if c.mark == WIDENED)
+        if wide:
+            lines.append(f"**{w['left_out_widened'].format(n=wide)}**")
+        lines.append("")
+    shown = diff.shown(all_role_sets)
     for mark in MARKS:
-        mine = group([c for c in diff.changes if c.mark == mark], lambda c: _what(c, w))
+        mine = group([c for c in shown if c.mark == mark], lambda c: _what(c, w))
         if not mine:
             continue
         head = mark.upper() if lang == "en" else f"{w[mark]}（{mark.upper()}）"
@@ -141,7 +162,7 @@ def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[
             cells = [
                 f"`{change.request.action}`", ", ".join(f"`{k}`" for k in v["kind"]),
                 ", ".join(_purpose(p, w) for p in v["purpose"]), level,
-                ", ".join(f"`{'+'.join(r)}`" for r in v["roles"]),
+                ", ".join(_roles(r, diff, lang) for r in v["roles"]),
                 ", ".join(w["org"].get(o, f"`{o}`") for o in v["org"]),
                 _what(change, w), ", ".join(change.rules) or "-",
             ]
@@ -150,8 +171,8 @@ def render_markdown(diff: Diff, old: str, new: str, lang: str, levels: Sequence[
     if diff.people:
         lines += [f"#### {w['people']}", ""]
         for p in diff.people:
-            before = f"{'+'.join(p.old[0])} @ {p.old[1]}" if p.old else w["not_in"]
-            after = f"{'+'.join(p.new[0])} @ {p.new[1]}" if p.new else w["not_in"]
+            before = f"{_roles(p.old[0], diff, lang)} @ {diff.labels.name('orgs', p.old[1], lang)}" if p.old else w["not_in"]
+            after = f"{_roles(p.new[0], diff, lang)} @ {diff.labels.name('orgs', p.new[1], lang)}" if p.new else w["not_in"]
             lines.append(f"- **{w[p.mark]}** `{p.id}`: {before} → {after}")
         lines.append("")
     if diff.settings:
@@ -169,10 +190,16 @@ def _answer_dict(a: Answer) -> dict[str, Any]:
     }
 
 
-def diff_to_json(diff: Diff, old: str, new: str) -> dict[str, Any]:
+def diff_to_json(diff: Diff, old: str, new: str, all_role_sets: bool = False) -> dict[str, Any]:
+    """Every class listed (with ``all_role_sets``) or those of held role sets; ``counts`` and
+    ``widened`` are over all of them, ``left_out`` counts the classes not listed, by mark."""
+    hidden = diff.left_out(all_role_sets)
     return {
         "old": old, "new": new, "exact": True, "classes": diff.classes,
         "counts": {m: diff.marks[m] for m in MARKS},
+        "widened": diff.widened,
+        "all_role_sets": all_role_sets,
+        "left_out": {m: sum(1 for c in hidden if c.mark == m) for m in MARKS},
         "changes": [
             {
                 "mark": c.mark, "roles": list(c.request.roles), "action": c.request.action, "kind": c.request.kind,
@@ -181,7 +208,7 @@ def diff_to_json(diff: Diff, old: str, new: str) -> dict[str, Any]:
                 "consent": c.request.consent, "evidence": dict(c.request.evidence), "retention": c.request.retention,
                 "old": _answer_dict(c.old), "new": _answer_dict(c.new), "rules": list(c.rules),
             }
-            for c in diff.changes
+            for c in diff.shown(all_role_sets)
         ],
         "people": [
             {"id": p.id, "mark": p.mark,

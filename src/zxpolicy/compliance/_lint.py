@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..policy import LoadedPolicy, PolicyDocument, Step, folded, grant_rows, load_policy
+from ..compile import CLASSIFICATION, Person, StepSpec, Tables, compile_policy
+from ..policy import Labels, LoadedPolicy, PolicyDocument, Step, folded, grant_rows, load_policy
+from ._reverse import plan_of, shortfall, who_of
 
 __all__ = ["CODES", "LintWarning", "lint", "lint_directory"]
 
@@ -25,6 +27,8 @@ CODES = (
     "id_shared_by_people",
     "person_with_two_ids",
     "grant_shadowed",
+    "grant_never_applies",
+    "approval_unfillable",
 )
 
 
@@ -98,6 +102,9 @@ def _found(doc: PolicyDocument) -> Iterator[Found]:
     yield from _separations(doc, rows, chains)
     yield from _identities(doc)
     yield from _shadowed(doc, rows)
+    tables = compile_policy(doc)
+    yield from _never_applies(doc, tables)
+    yield from _unfillable(doc, tables)
 
 
 def _chains(doc: PolicyDocument) -> Iterator[tuple[Path_, list[Step]]]:
@@ -172,6 +179,155 @@ def _shadowed(doc: PolicyDocument, rows: list[Any]) -> Iterator[Found]:
             shown = ", ".join(f"grants[{b}]" for b in by)
             yield ("grant_shadowed", ("grants", i), f"此授权的每一项都已由{shown}授予，不起作用",
                    f"every row of this grant is already given by {shown}: it adds nothing")
+
+
+def _barred(t: Tables, role: str, kind: str) -> bool:
+    """Whether separation of duties (Q-08) bars every holder of ``role`` from ``kind``, whatever
+    else they hold. (An ``exclusive`` role held alone still acts: that is not a bar.)"""
+    return any(s.role == role and kind in s.barred_kinds for s in t.separations)
+
+
+def _never_applies(doc: PolicyDocument, t: Tables) -> Iterator[Found]:
+    """A grant, or a part of it, that no request can ever use: its role is barred from its kind
+    by separation of duties, or no one in the assignments holds any of its roles. (A purpose that
+    does not apply to a kind does not load: `purpose_kind_mismatch`; a grant that adds nothing is
+    `grant_shadowed`.)"""
+    labels = Labels.of(doc)
+    held = {role for p in t.vocabulary.people.values() for role in p.roles}
+    for i, g in enumerate(doc.grants):
+        dead = [(role, kind) for role in g.roles for kind in g.kinds if _barred(t, role, kind)]
+        if dead:
+            roles = list(dict.fromkeys(r for r, _ in dead))
+            kinds = list(dict.fromkeys(k for _, k in dead))
+            rule = next(s.cite.rule for s in t.separations if s.role in roles)
+            whole = len(dead) == len(g.roles) * len(g.kinds)
+            zh_all, en_all = ("此授权永不适用", "this grant never applies") if whole else ("此授权的这一部分永不适用", "this part of the grant never applies")
+            yield ("grant_never_applies", ("grants", i),
+                   f"{zh_all}：{rule}（职责分离）禁止{labels.names('roles', roles)}处理"
+                   f"{labels.names('kinds', kinds)}（征信信息），其请求一律被拒绝",
+                   f"{en_all}: {rule} (separation of duties) bars {labels.names('roles', roles, 'en')} from "
+                   f"{labels.names('kinds', kinds, 'en')} (credit information), so every such request is denied")
+        elif not held & set(g.roles):
+            yield ("grant_never_applies", ("grants", i),
+                   f"此授权永不适用于用户清单中的用户：无人持有{labels.names('roles', g.roles)}",
+                   f"this grant never applies to a user of the assignments: no one holds {labels.names('roles', g.roles, 'en')}")
+
+
+Failure = tuple[int, tuple[tuple[str, str], ...], str]  # grant entry, the evidence the steps assume, the empty step
+
+
+def _unfillable(doc: PolicyDocument, t: Tables) -> Iterator[Found]:
+    """Requirements no one can meet: for each action × kind × purpose × level a grant gives,
+    whether some requester holding the grant (not barred by Q-08) can be approved by distinct
+    persons of the assignments — never the requester — filling every step (the action's chain,
+    the purpose's, the classification's, with `approver_org: same`); a requester holding an
+    exempt role is taken on a resource of its own organisation (C-02). Steps with a `when` are
+    checked with their condition: first the steps that always apply, then each condition."""
+    people = list(t.vocabulary.people.values())
+    by_role: dict[str, list[Person]] = {}
+    for p in people:
+        for role in p.roles:
+            by_role.setdefault(role, []).append(p)
+    base: dict[tuple[str, str], list[Person]] = {}  # (requester's org, step path) → who may approve there
+
+    def approvers(requester: Person, steps: tuple[StepSpec, ...]) -> tuple[tuple[str, ...], ...]:
+        out = []
+        for s in steps:
+            fit = base.get((requester.org, s.path))
+            if fit is None:
+                above = t.scope[requester.org]
+                seen = {p.id: p for role in s.roles for p in by_role.get(role, ()) if p.org in above
+                        and (not s.same_org or p.org == requester.org)}
+                order = {p.id: n for n, p in enumerate(people)}
+                fit = base[(requester.org, s.path)] = sorted(seen.values(), key=lambda p: order[p.id])
+            me = who_of(requester)
+            out.append(tuple(p.id for p in fit if who_of(p) != me))
+        return tuple(out)
+
+    found: dict[Failure, dict[str, Any]] = {}
+    levels = [lv.id for lv in doc.levels]
+    for gi, g in enumerate(doc.grants):
+        for action in g.actions:
+            for kind in g.kinds:
+                requesters = [p for p in people if p.roles & set(g.roles) and not _conflicted(t, p, kind)]
+                if not requesters:
+                    continue  # no one can ask: `grant_never_applies`, `role_granted_nothing`
+                for purpose in g.purposes:
+                    for level in g.levels or levels:
+                        need = t.requirements.get((action, kind, purpose, level))
+                        if need is None or not need.steps:
+                            continue
+                        for cond in _conditions(need.steps):
+                            steps = tuple(s for s in need.steps if all(dict(cond).get(k) == v for k, v in s.when))
+                            gap = _gap(t, requesters, steps, need.exemptions, approvers)
+                            if gap is None:
+                                continue
+                            empty, group, names = gap
+                            entry = found.setdefault((gi, cond, empty.path), {
+                                "actions": [], "kinds": [], "purposes": [], "levels": [], "group": group, "names": names})
+                            for name, value in (("actions", action), ("kinds", kind), ("purposes", purpose), ("levels", level)):
+                                if value not in entry[name]:
+                                    entry[name].append(value)
+                            break  # a later condition adds steps to these: it fails as well
+    labels = Labels.of(doc)
+    for (gi, cond, path), e in found.items():
+        yield ("approval_unfillable", ("grants", gi), *_unfillable_text(labels, cond, path, e))
+
+
+def _conflicted(t: Tables, p: Person, kind: str) -> bool:
+    return any(s.role in p.roles and ((s.exclusive and len(p.roles) > 1) or kind in s.barred_kinds) for s in t.separations)
+
+
+def _conditions(steps: tuple[StepSpec, ...]) -> list[tuple[tuple[str, str], ...]]:
+    """The evidence each check assumes: none (the steps that always apply), then each `when`."""
+    return [(), *dict.fromkeys(s.when for s in steps if s.when)]
+
+
+def _gap(
+    t: Tables, requesters: list[Person], steps: tuple[StepSpec, ...], exemptions: Any, approvers: Any,
+) -> tuple[StepSpec, list[StepSpec], tuple[str, ...]] | None:
+    """None when some requester can be approved; else, for the first requester, the step left
+    empty, the steps competing with it for the same people, and those people."""
+    first: tuple[StepSpec, list[StepSpec], tuple[str, ...]] | None = None
+    tried: set[tuple[str, bool]] = set()
+    wanted = frozenset().union(*(s.role_set for s in steps))
+    # Requesters who approve none of these steps first: for them, being the requester removes
+    # no approver, so one of them answers for everyone of its organisation and exemption.
+    for p in sorted(requesters, key=lambda p: bool(p.roles & wanted)):
+        exempt = bool(p.roles & set(exemptions))
+        mine = tuple(s for s in steps if s.group != CLASSIFICATION) if exempt else steps
+        if (p.org, exempt) in tried and not p.roles & wanted:
+            continue
+        tried.add((p.org, exempt))
+        lists = approvers(p, mine)
+        plan = plan_of(t, mine, lists)
+        why = shortfall(t, mine, lists, plan)
+        if why is None:
+            return None
+        if first is None:
+            empty, group, names = why
+            first = mine[empty], [mine[j] for j in group if j != empty], names
+    return first
+
+
+def _unfillable_text(labels: Labels, cond: tuple[tuple[str, str], ...], path: str, e: dict[str, Any]) -> tuple[str, str]:
+    others: list[StepSpec] = e["group"]
+    names: tuple[str, ...] = e["names"]
+    what = {lang: (f"{labels.names('actions', e['actions'], lang)} · {labels.names('kinds', e['kinds'], lang)} · "
+                   f"{labels.names('purposes', e['purposes'], lang)} · {labels.names('levels', e['levels'], lang)}")
+            for lang in ("zh", "en")}
+    when_zh = "".join(f"（当证据{k} = {v}时）" for k, v in cond)
+    when_en = "".join(f" (when evidence {k} = {v})" for k, v in cond)
+    shown = ", ".join(f"`{n}`" for n in names)
+    if others:
+        competing = ", ".join(f"`{s.path}`" for s in others)
+        zh_why = f"它与{competing}须由{len(others) + 1}名不同的审批人担任，用户清单中只有{len(names)}人可担任（{shown}）"
+        en_why = (f"it and {competing} need {len(others) + 1} different approvers, and the assignments hold "
+                  f"{len(names)} who may ({shown})")
+    else:
+        zh_why, en_why = "用户清单中无人可担任（本人不得审批本人）", "no one in the assignments may fill it (the requester never approves itself)"
+    return (f"按此授权的以下请求永远无法获批准{when_zh}：{what['zh']}；环节`{path}`凑不齐审批人：{zh_why}",
+            f"these requests under this grant can never be approved{when_en}: {what['en']}; step `{path}` cannot be filled: {en_why}")
 
 
 def _dotted(path: Path_) -> str:

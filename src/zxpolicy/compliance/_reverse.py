@@ -10,6 +10,7 @@ that an answer agrees with ``check`` (tests/compliance/test_who_can_what_can.py 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,10 @@ from .._hints import hint
 from ..compile import CLASSIFICATION, Key, Person, Requirement, StepSpec, Tables
 from ..decide import Engine
 
-__all__ = ["Able", "Blocked", "Needs", "Permission", "RoleAnswer", "WhatCan", "WhoCan", "needs", "what_can", "who_can"]
+__all__ = [
+    "Able", "Blocked", "Needs", "Permission", "RoleAnswer", "WhatCan", "WhoCan",
+    "UnknownWord", "approvers_of", "needs", "plan_of", "shortfall", "what_can", "who_can", "who_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,11 @@ class Able:
 
     ``steps`` are the steps this user's request needs (the classification steps are left out
     where an exemption lifts them); ``approvers`` lists, per step, the users of the assignments
-    who may fill it; ``plan`` picks one per step, all different, or "" where the assignments have
-    no one left to fill it (an approver from outside the assignments may still fill it).
+    who may fill it (never the requester, under any of its ids); ``plan`` picks one per step,
+    all different persons, or "" where the assignments have no one left to fill it (an approver
+    from outside the assignments may still fill it). ``approvable`` is false when the plan leaves
+    a step that always applies (one without ``when``) empty: then no choice of approvers from the
+    assignments gets this request allowed.
     """
 
     user: str
@@ -69,12 +76,14 @@ class Able:
     approvers: tuple[tuple[str, ...], ...]
     plan: tuple[str, ...]
     exempt: bool  # classification steps lifted (only in the user's own org)
+    approvable: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "user": self.user,
             "org": self.org,
             "classification_exempt": self.exempt,
+            "approvable": self.approvable,
             "steps": [
                 {**step_dict(s), "approvers": list(a), "plan": p or None}
                 for s, a, p in zip(self.steps, self.approvers, self.plan, strict=True)
@@ -97,8 +106,11 @@ class Blocked:
 class RoleAnswer:
     role: str
     grant: str  # the grant entry cited, e.g. `grants[0]`
-    users: tuple[Able, ...]
+    users: tuple[Able, ...]  # those who can: each request allowed with approvers of the assignments
     blocked: tuple[Blocked, ...]
+    # Those granted and not blocked whose request no set of distinct approvers of the assignments
+    # can approve (无人可审批): each ``Able`` with ``approvable`` false, its plan showing the gap.
+    unapprovable: tuple[Able, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +118,7 @@ class RoleAnswer:
             "grant": self.grant,
             "users": [u.to_dict() for u in self.users],
             "blocked": [b.to_dict() for b in self.blocked],
+            "unapprovable": [u.to_dict() for u in self.unapprovable],
         }
 
 
@@ -145,10 +158,16 @@ class Permission:
     needs: Needs
     able: Able  # the steps and approvers for a resource of the subject's own organisation
 
+    @property
+    def approvable(self) -> bool:
+        """Whether approvers of the assignments can get such a request allowed (无人可审批 if not)."""
+        return self.able.approvable
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "level": self.level,
+            "approvable": self.approvable,
             "roles": list(self.roles),
             "needs": self.needs.to_dict(),
             "approvals": self.able.to_dict()["steps"],
@@ -205,7 +224,9 @@ def who_can(engine: Engine, action: str, kind: str, purpose: str, level: str, or
     barred = {s.role for s in t.separations if kind in s.barred_kinds}
     answers = []
     for role in (r for r in t.role_order if r in granted and r not in barred):
-        able, blocked = [], []
+        able: list[Able] = []
+        stuck: list[Able] = []
+        blocked: list[Blocked] = []
         for user in sorted(engine.casbin.get_users_for_role(role)):
             person = v.people[user]
             if _conflict(t, person, kind):
@@ -213,18 +234,33 @@ def who_can(engine: Engine, action: str, kind: str, purpose: str, level: str, or
             elif org is not None and person.org not in t.scope[org]:
                 blocked.append(Blocked(user, "org_out_of_scope"))
             else:
-                able.append(_able(t, person, key, org))
-        answers.append(RoleAnswer(role, t.grant_path[(role, *key)], tuple(able), tuple(blocked)))
+                a = _able(t, person, key, org)
+                if not a.approvable and org is None and not a.exempt:
+                    # Any org: a resource of the user's own may lift the classification steps.
+                    own = _able(t, person, key, person.org)
+                    a = a if not own.approvable else own
+                (able if a.approvable else stuck).append(a)
+        answers.append(RoleAnswer(role, t.grant_path[(role, *key)], tuple(able), tuple(blocked), tuple(stuck)))
     return WhoCan(action, kind, purpose, level, org, True, needs, tuple(answers))
 
 
-def what_can(engine: Engine, subject: str) -> WhatCan:
-    """Everything a subject of the assignments may ask for, with what each request needs.
-    Raises ``ValueError`` for a subject not in the assignments."""
+def what_can(
+    engine: Engine, subject: str, *, kinds: Iterable[str] = (), purposes: Iterable[str] = (), actions: Iterable[str] = (),
+) -> WhatCan:
+    """Everything a subject of the assignments may ask for, with what each request needs; only
+    of ``kinds``, ``purposes`` and ``actions`` where they are given (each: any one of them).
+    Raises ``ValueError`` for a subject not in the assignments or a word the policy does not know."""
     t = engine.tables
-    person = t.vocabulary.people.get(subject)
-    if person is None:
-        raise ValueError(f"unknown subject `{subject}`; {hint(subject, t.vocabulary.people)}")
+    v = t.vocabulary
+    _known(subject, v.people, "subject", t)
+    person = v.people[subject]
+    wanted: list[frozenset[str]] = []
+    for values, table, what in ((kinds, v.kinds, "kind"), (purposes, t.purposes, "purpose"), (actions, v.actions, "action")):
+        chosen = tuple(values)
+        for value in chosen:
+            _known(value, table, what, t)
+        wanted.append(frozenset(chosen))
+    only_kinds, only_purposes, only_actions = wanted
     orgs = tuple(o for o in t.org_label if person.org in t.scope[o])
     roles = tuple(r for r in t.role_order if r in person.roles)
     if any(s.exclusive and s.role in person.roles and len(person.roles) > 1 for s in t.separations):
@@ -232,6 +268,10 @@ def what_can(engine: Engine, subject: str) -> WhatCan:
     rows = engine.casbin.get_implicit_permissions_for_user(subject)
     by_key: dict[Key, list[str]] = {}
     for role, action, kind, purpose, level, *_ in rows:
+        if (only_kinds and kind not in only_kinds) or (only_purposes and purpose not in only_purposes) or (
+            only_actions and action not in only_actions
+        ):
+            continue
         if kind in t.purposes[purpose] and not _conflict(t, person, kind):
             by_key.setdefault((action, kind, purpose, level), []).append(role)
     doc = engine.document
@@ -243,9 +283,23 @@ def what_can(engine: Engine, subject: str) -> WhatCan:
     return WhatCan(subject, person.org, roles, orgs, "", tuple(perms))
 
 
+class UnknownWord(ValueError):
+    """A word of the question the policy does not know; ``message`` (Chinese), ``message_en``."""
+
+    def __init__(self, message: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message = message
+        self.message_en = message_en
+
+
+_WHAT_ZH = {"action": "操作", "kind": "资料类型", "purpose": "用途", "level": "密级", "org": "机构", "subject": "用户"}
+
+
 def _known(value: str, table: Any, what: str, t: Tables) -> None:
     if value not in table:
-        raise ValueError(f"unknown {what} `{value}`; {hint(value, table, t.vocabulary.aliases)}")
+        aliases = None if what == "subject" else t.vocabulary.aliases
+        raise UnknownWord(f"未知{_WHAT_ZH[what]}`{value}`；{hint(value, table, aliases, 'zh')}",
+                          f"unknown {what} `{value}`; {hint(value, table, aliases)}")
 
 
 def _conflict(t: Tables, person: Person, kind: str) -> bool:
@@ -287,36 +341,78 @@ def _able(t: Tables, person: Person, key: Key, org: str | None) -> Able:
         steps = tuple(s for s in steps if s.group != CLASSIFICATION)
     else:
         exempt = False
-    above = t.scope[person.org]
-    approvers = tuple(
+    approvers = approvers_of(t, person, steps)
+    plan = plan_of(t, steps, approvers)
+    approvable = all(p for s, p in zip(steps, plan, strict=True) if not s.when)
+    return Able(person.id, person.org, steps, approvers, plan, exempt, approvable)
+
+
+def who_of(p: Person) -> str:
+    """A person as one approver: ids that share a ``person`` share this (README, "Trust model")."""
+    return p.key or p.id
+
+
+def approvers_of(t: Tables, requester: Person, steps: Sequence[StepSpec]) -> tuple[tuple[str, ...], ...]:
+    """Per step, the ids of the assignments that may approve ``requester``'s request there: a
+    role of the step, an organisation in the requester's line (its own for ``approver_org:
+    same``), and never the requester, under any of its ids (``self_approval``)."""
+    above = t.scope[requester.org]
+    me = who_of(requester)
+    people = t.vocabulary.people.values()
+    return tuple(
         tuple(
             p.id
-            for p in t.vocabulary.people.values()
-            if p.id != person.id and p.roles & s.role_set and p.org in above and (not s.same_org or p.org == person.org)
+            for p in people
+            if p.roles & s.role_set and p.org in above and (not s.same_org or p.org == requester.org) and who_of(p) != me
         )
         for s in steps
     )
-    return Able(person.id, person.org, steps, approvers, _plan(approvers), exempt)
 
 
-def _plan(approvers: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
-    """One approver per step, all different, filling as many steps as possible (the earlier
-    steps first). At most 6 steps: a plain search is enough."""
-    best: list[tuple[str, ...]] = [("",) * len(approvers)]
+def plan_of(t: Tables, steps: Sequence[StepSpec], approvers: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """One approver per step, all different persons, filling as many steps as possible: a
+    maximum matching (augmenting paths, at most 6 steps). The steps that always apply are placed
+    first, then those with a ``when``; within each, the earlier steps first, and a step once
+    filled stays filled, so a step left empty is one no reshuffle could fill."""
+    people = t.vocabulary.people
+    holder: dict[str, int] = {}  # who → the step it fills
+    chosen: dict[int, str] = {}  # step → the id filling it
 
-    def go(i: int, chosen: tuple[str, ...]) -> None:
-        if sum(1 for c in chosen if c) + len(approvers) - i <= sum(1 for c in best[0] if c):
-            return  # cannot do better than the best found
-        if i == len(approvers):
-            if sum(1 for c in chosen if c) > sum(1 for c in best[0] if c):
-                best[0] = chosen
-            return
-        for user in approvers[i]:
-            if user not in chosen:
-                go(i + 1, (*chosen, user))
-                if all(best[0]):
-                    return
-        go(i + 1, (*chosen, ""))
+    def place(i: int, seen: set[str]) -> bool:
+        for pid in approvers[i]:
+            who = who_of(people[pid])
+            if who in seen:
+                continue
+            seen.add(who)
+            if who not in holder or place(holder[who], seen):
+                holder[who] = i
+                chosen[i] = pid
+                return True
+        return False
 
-    go(0, ())
-    return best[0]
+    order = [i for i, s in enumerate(steps) if not s.when] + [i for i, s in enumerate(steps) if s.when]
+    for i in order:
+        place(i, set())
+    return tuple(chosen.get(i, "") for i in range(len(steps)))
+
+
+def shortfall(t: Tables, steps: Sequence[StepSpec], approvers: Sequence[Sequence[str]], plan: Sequence[str]) -> tuple[int, tuple[int, ...], tuple[str, ...]] | None:
+    """Why a plan leaves a step empty, or None when it fills every step: the first empty step,
+    the steps that compete with it for the same people (itself included: more steps than
+    people, Hall's condition), and those people (the ids of the assignments)."""
+    empty = next((i for i, p in enumerate(plan) if not p), None)
+    if empty is None:
+        return None
+    people = t.vocabulary.people
+    by_who = {who_of(people[p]): i for i, p in enumerate(plan) if p}
+    group, names, todo = {empty}, dict[str, str](), [empty]
+    while todo:  # the alternating paths from the empty step: every person it could take is busy
+        i = todo.pop()
+        for pid in approvers[i]:
+            who = who_of(people[pid])
+            names.setdefault(who, pid)
+            j = by_who.get(who)
+            if j is not None and j not in group:
+                group.add(j)
+                todo.append(j)
+    return empty, tuple(sorted(group)), tuple(sorted(names.values()))

@@ -7,11 +7,11 @@ fixture and the case's overrides are merged is reported by ``_suite``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from ..policy import Code, Id, RuleId, Text
+from ..policy import Code, Id, PolicyDocument, RuleId, Text, editor_schema
 
 
 def _iso(value: object) -> object:
@@ -110,3 +110,9 @@ class SuiteFile(_Model):
     at: Time | None = None  # required in a suite, absent in fixtures.yaml
     fixtures: Fixtures = Fixtures()
     cases: Annotated[list[Case], Field(min_length=1)] | None = None
+
+
+def suite_schema(doc: PolicyDocument | None) -> dict[str, Any]:
+    """The JSON Schema of a suite file (and of ``fixtures.yaml``) for editors, with the ids of
+    ``doc`` (see ``zxpolicy.policy.editor_schema``)."""
+    return editor_schema(SuiteFile, doc, "suite", null=True)  # `customer_id: null` removes a fixture's field

@@ -19,7 +19,7 @@ from .._errors import PolicyError, PolicyProblem
 from ..compile import Tables, compile_policy
 from ..policy import LoadedPolicy, PolicyDocument
 from ._decide import decide, failed, log_cite, unreadable
-from ._decision import Decision, Explanation, Stage
+from ._decision import Decision, Explanation, Stage, set_stamp
 from ._fastread import read_fast
 from ._fields import DEFAULTS, FIELD_NAMES, KEYWORDS
 from ._record import DecisionLog, record_of
@@ -233,5 +233,7 @@ class Engine:
                 return d
             name = f"`{type(exc).__name__}`: {exc}"[:200]
             reason = self._tables.messages.reason("log_unavailable", self._log_cite, name, name)
-            return Decision(False, (reason,), policy_version=self._version)
+            denied = Decision(False, (reason,), policy_version=self._version)
+            set_stamp(denied, d._stamp)  # the same decision, now a deny: it keeps its id
+            return denied
         return d

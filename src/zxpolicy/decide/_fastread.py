@@ -1,14 +1,17 @@
-"""The fast way to read a request: the engine's own types, a subject id, and nothing unusual.
+"""The fast way to read a request: the engine's own types, their JSON shapes, and nothing unusual.
 
 ``check`` is on the request path of every query, so reading a request must cost little more than
 looking its fields up. This reader accepts only the plain case — exact ``str``, ``datetime``,
-``Subject``, ``Resource``, ``Consent`` and ``Approval`` objects, lists or tuples, plain dicts of
-strings for evidence — and checks exactly what ``_request.read_request`` checks. On anything
-else (another type, a subclass, a value ``read_request`` would reject, an exception) it returns
-None and the caller reads the request again with ``read_request``, which names every bad field.
-So the two readers agree by construction: this one either returns the ``Request`` the full
-reader would return, or declines. ``tests/decide/test_readers_agree.py`` checks that on valid and invalid
-requests alike.
+``Subject``, ``Resource``, ``Consent`` and ``Approval`` objects, or plain dicts of their fields
+with exact ``str`` keys (what a service has once it parsed a JSON body), times as ``datetime`` or
+as ISO 8601 strings (read with ``datetime.fromisoformat``, as the full reader reads them), lists
+or tuples, plain dicts of strings for evidence — and checks exactly what
+``_request.read_request`` checks. On anything else (another type, a subclass, a value
+``read_request`` would reject, an exception) it returns None and the caller reads the request
+again with ``read_request``, which names every bad field. So the two readers agree by
+construction: this one either returns the ``Request`` the full reader would return, or declines.
+``tests/decide/test_readers_agree.py`` checks that on valid and invalid requests alike, on the
+engine's types and on JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..compile import Person, Vocabulary
-from ._fields import DEFAULT_STATUS, MAX_APPROVALS, SUBJECT_STATUSES
+from ._fields import DEFAULT_STATUS, MAX_APPROVALS, PART_FIELDS, SUBJECT_STATUSES
 from ._request import (
     ReadApproval,
     ReadConsent,
@@ -30,6 +33,12 @@ from ._types import Approval, Consent, Resource, Subject
 
 _UTC = timezone.utc
 _SEQUENCES = (list, tuple, frozenset, set)  # what `roles` and `purposes` may be on this path
+_parse_time = datetime.fromisoformat  # the full reader's parser: the same strings, the same times
+# The fields of each part, for a dict of them: a key outside these is the full reader's to name.
+_SUBJECT_KEYS = frozenset(PART_FIELDS[Subject])
+_RESOURCE_KEYS = frozenset(PART_FIELDS[Resource])
+_CONSENT_KEYS = frozenset(PART_FIELDS[Consent])
+_APPROVAL_KEYS = frozenset(PART_FIELDS[Approval])
 
 
 def read_fast(
@@ -63,12 +72,13 @@ def _read(
 ) -> Request | None:
     if type(purpose) is not str or type(action) is not str or action not in vocab.actions:
         return None
-    if type(subject) is str:
+    t = type(subject)
+    if t is str:
         person = vocab.people.get(subject)
         if person is None:
             return None
         read_subject = ReadSubject(person, DEFAULT_STATUS, None, False)  # assignments carry no account state
-    elif type(subject) is Subject:
+    elif t is Subject or t is dict:
         given = _subject(vocab, subject)
         if given is None or (vocab.assignments_only and given.person.id not in vocab.people):
             return None  # unknown_subject: the full reader names it
@@ -76,11 +86,18 @@ def _read(
     else:
         return None
 
-    if type(resource) is not Resource:
+    t = type(resource)
+    if t is Resource:
+        rid, kind, level, org, customer, retention = (
+            resource.id, resource.kind, resource.level, resource.org, resource.customer_id, resource.retention_until
+        )
+    elif t is dict and _plain_keys(resource, _RESOURCE_KEYS):
+        get = resource.get
+        rid, kind, level, org, customer, retention = (
+            get("id"), get("kind"), get("level"), get("org"), get("customer_id"), get("retention_until")
+        )
+    else:
         return None
-    rid, kind, level, org, customer, retention = (
-        resource.id, resource.kind, resource.level, resource.org, resource.customer_id, resource.retention_until
-    )
     if (
         type(rid) is not str or not rid
         or type(kind) is not str or kind not in vocab.kinds
@@ -130,21 +147,37 @@ def _read(
                    read_consent, read_approvals, read_evidence, when)
 
 
+def _plain_keys(data: dict[Any, Any], names: frozenset[str]) -> bool:
+    """Whether every key of ``data`` is an exact ``str`` and the name of a field. (A ``str``
+    subclass or another object may hash and compare as a field name: the full reader's.)"""
+    for key in data:
+        if type(key) is not str or key not in names:
+            return False
+    return True
+
+
 def _time(value: Any) -> datetime | None:
-    """An aware datetime → the same instant in UTC; None for anything else."""
-    if type(value) is not datetime:
+    """An aware datetime, or an ISO 8601 string of one → the same instant in UTC; None for anything
+    else (a string ``datetime.fromisoformat`` does not read raises, and the caller declines)."""
+    when: datetime
+    if type(value) is str:
+        when = _parse_time(value)
+    elif type(value) is datetime:
+        when = value
+    else:
         return None
-    tz = value.tzinfo
-    if type(tz) is timezone and 1 < value.year < 9999:
-        # A fixed offset: compared and subtracted as an instant already, and equal (``==``) to the
-        # UTC time read_request gives. Only zones with daylight saving need converting, because
-        # Python compares two times of one such zone object by their clock faces. (In the first
-        # and last years an offset may leave the range of UTC times: read_request rejects those.)
-        return value
-    if tz is None or value.utcoffset() is None:
+    tz = when.tzinfo
+    if type(tz) is timezone and 1 < when.year < 9999:
+        # A fixed offset (every parsed string's): compared and subtracted as an instant already,
+        # and equal (``==``) to the UTC time read_request gives. Only zones with daylight saving
+        # need converting, because Python compares two times of one such zone object by their
+        # clock faces. (In the first and last years an offset may leave the range of UTC times:
+        # read_request rejects those.)
+        return when
+    if tz is None or when.utcoffset() is None:
         return None
     try:
-        return value.astimezone(_UTC)
+        return when.astimezone(_UTC)
     except OverflowError:
         return None
 
@@ -158,11 +191,26 @@ def _strings(value: Any) -> frozenset[str] | None:
     return value if type(value) is frozenset else frozenset(value)
 
 
-def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
-    """A ``Subject`` as ``read_subject`` reads it; None where that names a problem, an
-    ``identity_mismatch`` included (the caller declines an id unknown under assignments_only)."""
-    sid, org, status, changed, must = s.id, s.org, s.status, s.password_changed_at, s.must_change_password
-    roles = _strings(s.roles)
+def _subject(vocab: Vocabulary, s: Any) -> ReadSubject | None:
+    """A ``Subject``, or a dict of its fields, as ``read_subject`` reads it; None where that
+    names a problem, an ``identity_mismatch`` included (the caller declines an id unknown under
+    assignments_only)."""
+    sid: Any
+    raw_roles: Any
+    org: Any
+    status: Any
+    changed: Any
+    must: Any
+    if type(s) is Subject:
+        sid, raw_roles, org, status, changed, must = s.id, s.roles, s.org, s.status, s.password_changed_at, s.must_change_password
+    elif type(s) is dict and _plain_keys(s, _SUBJECT_KEYS):
+        get = s.get
+        sid, raw_roles, org = get("id"), get("roles"), get("org")
+        # as read_subject: a status or flag given as null is a wrong value, not the default
+        status, changed, must = get("status", DEFAULT_STATUS), get("password_changed_at"), get("must_change_password", False)
+    else:
+        return None
+    roles = _strings(raw_roles)
     if (
         roles is None
         or type(sid) is not str or not sid
@@ -187,10 +235,21 @@ def _subject(vocab: Vocabulary, s: Subject) -> ReadSubject | None:
 
 
 def _consent(c: Any) -> ReadConsent | None:
-    if type(c) is not Consent:
+    customer: Any
+    raw_purposes: Any
+    signed: Any
+    expires: Any
+    revoked: Any
+    cid: Any
+    if type(c) is Consent:
+        customer, raw_purposes, signed, expires, revoked, cid = c.customer_id, c.purposes, c.signed_at, c.expires_at, c.revoked, c.id
+    elif type(c) is dict and _plain_keys(c, _CONSENT_KEYS):
+        get = c.get
+        customer, raw_purposes, signed, expires = get("customer_id"), get("purposes"), get("signed_at"), get("expires_at")
+        revoked, cid = get("revoked", False), get("id")
+    else:
         return None
-    customer, cid, revoked = c.customer_id, c.id, c.revoked
-    purposes = _strings(c.purposes)
+    purposes = _strings(raw_purposes)
     if (
         purposes is None
         or type(customer) is not str or not customer
@@ -198,21 +257,29 @@ def _consent(c: Any) -> ReadConsent | None:
         or (cid is not None and (type(cid) is not str or not cid))
     ):
         return None
-    signed = _time(c.signed_at)
-    if signed is None:
+    signed_at = _time(signed)
+    if signed_at is None:
         return None
-    expires = c.expires_at
     if expires is not None:
         expires = _time(expires)
         if expires is None:
             return None
-    return ReadConsent(cid, customer, purposes, signed, expires, revoked)
+    return ReadConsent(cid, customer, purposes, signed_at, expires, revoked)
 
 
 def _approval(vocab: Vocabulary, a: Any) -> ReadApproval | None:
-    if type(a) is not Approval:
+    raw: Any
+    role: Any
+    at: Any
+    resource_id: Any
+    action: Any
+    if type(a) is Approval:
+        raw, role, at, resource_id, action = a.approver, a.role, a.at, a.resource_id, a.action
+    elif type(a) is dict and _plain_keys(a, _APPROVAL_KEYS):
+        get = a.get
+        raw, role, at, resource_id, action = get("approver"), get("role"), get("at"), get("resource_id"), get("action")
+    else:
         return None
-    raw, role, resource_id, action = a.approver, a.role, a.resource_id, a.action
     if (
         type(role) is not str or not role
         or type(resource_id) is not str or not resource_id
@@ -220,13 +287,14 @@ def _approval(vocab: Vocabulary, a: Any) -> ReadApproval | None:
     ):
         return None
     approver: Person | None
-    if type(raw) is str:
+    t = type(raw)
+    if t is str:
         if not raw:
             return None
         approver = vocab.people.get(raw)  # an unknown id: approver_lacks_role later, as in read_request
         approver_id = raw
         who = raw if approver is None else approver.key or raw
-    elif type(raw) is Subject:
+    elif t is Subject or t is dict:
         read = _subject(vocab, raw)
         if read is None:
             return None
@@ -236,7 +304,7 @@ def _approval(vocab: Vocabulary, a: Any) -> ReadApproval | None:
         who = approver_id if approver is None else approver.key or approver_id
     else:
         return None
-    at = _time(a.at)
-    if at is None:
+    when = _time(at)
+    if when is None:
         return None
-    return ReadApproval(approver, approver_id, role, at, resource_id, action, who)
+    return ReadApproval(approver, approver_id, role, when, resource_id, action, who)

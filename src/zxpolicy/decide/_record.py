@@ -12,7 +12,6 @@ the log (``zxpolicy.log``) chains, stores, verifies and reports on these records
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
@@ -30,7 +29,9 @@ def utc_text(when: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
-    """One decision. ``at`` is the time of the request, ``logged_at`` when it was written."""
+    """One decision. ``decision_id`` is the ``Decision``'s; ``at`` is the time of the request (as
+    the host gave it, or the engine's clock), ``logged_at`` the engine's clock when it was written;
+    ``caller`` the system that asked, where a service knows it (``zxpolicy serve``)."""
 
     decision_id: str
     at: str
@@ -51,10 +52,16 @@ class LogRecord:
     codes: tuple[str, ...]
     obligations: tuple[str, ...]
     policy_version: str
+    # Which system asked, as the service authenticated it (a token's name, a client
+    # certificate's CN); None for a host that calls the library itself. Left out of the body when
+    # None, so that records written before the field existed keep their bodies and hashes.
+    caller: str | None = None
 
     def body(self) -> str:
         """The canonical JSON that is stored and hashed."""
         data: dict[str, Any] = {"v": VERSION, **asdict(self)}
+        if data["caller"] is None:
+            del data["caller"]
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -75,7 +82,7 @@ def record_of(r: Request, d: Decision, now: datetime | None = None) -> LogRecord
     """The record of a decided request."""
     res = r.resource
     return LogRecord(
-        decision_id=uuid.uuid4().hex,
+        decision_id=d.decision_id,  # the host links what it was told to its record by this id
         at=utc_text(r.at),
         logged_at=utc_text(now or datetime.now(timezone.utc)),
         subject_id=r.subject.person.id,

@@ -11,6 +11,9 @@ lock, so that hosts starting at once do not race. Opened ``read_only``, every tr
 connection is read-only (``default_transaction_read_only``): nothing is created or changed,
 whatever is asked of it.
 
+A new log's first record is its genesis (seq 0, see ``_record``), written with the tables. A log
+made before genesis records (no ``logged_at`` column) is not written to (``log_legacy``).
+
 Needs ``psycopg`` 3 (``pip install 'zxpolicy[postgres]'``).
 """
 
@@ -22,10 +25,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .._errors import LogError
-from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
+from ._record import LogRecord, StoredRecord, chain, genesis_row, is_head
 from ._store import redacted
 
-_COLUMNS = "seq, decision_id, at, body, prev_hash, hash"
+_COLUMNS = "seq, decision_id, at, logged_at, body, prev_hash, hash"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -67,9 +70,19 @@ class PostgresLog:
                 conn = self._connection()
                 if not read_only and self._missing(conn):
                     self._create(conn)
+                if not read_only and not self._has_logged_at(conn):
+                    raise LogError(
+                        "log_legacy",
+                        f"决策日志`{self._shown}`由早期版本写成（无创世记录、无写入时间列），不再写入；请启用新日志并归档此日志",
+                        f"the log `{self._shown}` was made by an earlier version (no genesis record, no write-time "
+                        "column) and is not written to; start a new log and archive this one",
+                    )
         except psycopg.Error as exc:
             self.close()
             raise self._error("log_unopenable", "无法打开", "cannot open", exc) from None
+        except LogError:
+            self.close()
+            raise
 
     def _create(self, conn: Any) -> None:
         with conn.transaction():
@@ -77,14 +90,23 @@ class PostgresLog:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._head,))
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._decisions} (seq bigint PRIMARY KEY, decision_id text NOT NULL,"
-                " at text NOT NULL, body text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)"
+                " at text NOT NULL, logged_at text NOT NULL, body text NOT NULL, prev_hash text NOT NULL,"
+                " hash text NOT NULL)"
             )
             conn.execute(f"CREATE INDEX IF NOT EXISTS {self._decisions}_at ON {self._decisions} (at)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._decisions}_logged_at ON {self._decisions} (logged_at)")
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self._decisions}_decision_id ON {self._decisions} (decision_id)")
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._head} (id int PRIMARY KEY CHECK (id = 1),"
                 " seq bigint NOT NULL, hash text NOT NULL)"
             )
-            conn.execute(f"INSERT INTO {self._head} VALUES (1, 0, %s) ON CONFLICT DO NOTHING", (GENESIS,))
+            if conn.execute(f"SELECT count(*) FROM {self._head}").fetchone()[0] == 0:  # not made meanwhile
+                g = genesis_row()
+                conn.execute(
+                    f"INSERT INTO {self._decisions} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (g.seq, g.decision_id, g.at, g.logged_at, g.body, g.prev_hash, g.hash),
+                )
+                conn.execute(f"INSERT INTO {self._head} VALUES (1, 0, %s)", (g.hash,))
 
     def _missing(self, conn: Any) -> tuple[str, ...]:
         with conn.transaction():
@@ -92,6 +114,14 @@ class PostgresLog:
                 "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL", (self._decisions, self._head)
             ).fetchone()
         return tuple(t for t, there in zip((self._decisions, self._head), found, strict=True) if not there)
+
+    def _has_logged_at(self, conn: Any) -> bool:
+        with conn.transaction():
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = %s AND column_name = 'logged_at'", (self._decisions,),
+            ).fetchone()
+        return found is not None
 
     def _connect(self) -> Any:
         return self._psycopg.connect(self._dsn, connect_timeout=max(1, int(self._timeout)), options=self._options)
@@ -121,8 +151,8 @@ class PostgresLog:
                     seq, prev = cur.fetchone()
                     rows = chain(list(records), seq, prev)
                     cur.executemany(
-                        f"INSERT INTO {self._decisions} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
-                        [(s.seq, s.decision_id, s.at, s.body, s.prev_hash, s.hash) for s in rows],
+                        f"INSERT INTO {self._decisions} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [(s.seq, s.decision_id, s.at, s.logged_at, s.body, s.prev_hash, s.hash) for s in rows],
                     )
                     if rows:
                         cur.execute(f"UPDATE {self._head} SET seq = %s, hash = %s WHERE id = 1", (rows[-1].seq, rows[-1].hash))
@@ -149,7 +179,10 @@ class PostgresLog:
     def layout(self) -> tuple[tuple[str, ...], bool]:
         with self._lock:
             try:
-                missing = self._missing(self._connection())
+                conn = self._connection()
+                missing = self._missing(conn)
+                if self._decisions not in missing and not self._has_logged_at(conn):
+                    missing += ("decisions.logged_at",)  # a log made before genesis records
             except self._psycopg.Error as exc:
                 raise self._error("log_unreadable", "无法读取", "cannot read", exc) from None
         if self._head in missing:
@@ -161,7 +194,7 @@ class PostgresLog:
         return missing, len(found) == 1 and is_head(found[0])
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
-        where, args = _range(start, end)
+        where, args = _range(start, end, everything=False)
         return int(self._read(f"SELECT count(*) FROM {self._decisions}{where}", args)[0][0])
 
     def rows(self, start: str | None = None, end: str | None = None) -> Iterator[StoredRecord]:
@@ -177,13 +210,22 @@ class PostgresLog:
         except self._psycopg.Error as exc:
             raise self._error("log_unreadable", "无法读取", "cannot read", exc) from None
 
+    def find(self, decision_id: str) -> StoredRecord | None:
+        found = self._read(f"SELECT {_COLUMNS} FROM {self._decisions} WHERE decision_id = %s ORDER BY seq LIMIT 1", (decision_id,))
+        return StoredRecord(*found[0]) if found else None
+
+    def row_at(self, seq: int) -> StoredRecord | None:
+        found = self._read(f"SELECT {_COLUMNS} FROM {self._decisions} WHERE seq = %s", (seq,))
+        return StoredRecord(*found[0]) if found else None
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
 
 
-def _range(start: str | None, end: str | None) -> tuple[str, tuple[str, ...]]:
+def _range(start: str | None, end: str | None, everything: bool = True) -> tuple[str, tuple[str, ...]]:
+    """The records written in ``[start, end)``, decisions only; or every row (the genesis too)."""
     if start is None or end is None:
-        return "", ()
-    return " WHERE at >= %s AND at < %s", (start, end)
+        return ("", ()) if everything else (" WHERE seq > 0", ())
+    return " WHERE logged_at >= %s AND logged_at < %s AND seq > 0", (start, end)

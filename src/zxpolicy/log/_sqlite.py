@@ -17,6 +17,10 @@ what is in the WAL. Without one, nothing has the log open, and ``mode=ro`` would
 which creates nothing and takes no locks; should the file change while it is read (an engine
 opened it meanwhile and checkpointed), the read fails rather than trust what it read.
 
+A new log's first record is its genesis (seq 0, see ``_record``). A log made by a zxpolicy before
+genesis records (no ``logged_at`` column) is not written to: an engine opening it fails with
+``log_legacy``, and ``verify`` reports it; start a new log and keep the old one archived.
+
 A log file deleted or replaced while it is open (its device and inode no longer those opened) is
 unavailable: every write fails, so a decision that must be recorded is denied, rather than going
 to a file that no longer has a name.
@@ -31,18 +35,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .._errors import LogError
-from ._record import GENESIS, LogRecord, StoredRecord, chain, is_head
+from ._record import LogRecord, StoredRecord, chain, genesis_row, is_head
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
     seq INTEGER PRIMARY KEY,
     decision_id TEXT NOT NULL,
     at TEXT NOT NULL,
+    logged_at TEXT NOT NULL,
     body TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at);
+CREATE INDEX IF NOT EXISTS decisions_logged_at ON decisions (logged_at);
+CREATE INDEX IF NOT EXISTS decisions_decision_id ON decisions (decision_id);
 CREATE TABLE IF NOT EXISTS chain_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL,
@@ -51,7 +58,8 @@ CREATE TABLE IF NOT EXISTS chain_head (
 """
 
 _TABLES = ("decisions", "chain_head")
-_COLUMNS = "seq, decision_id, at, body, prev_hash, hash"
+_COLUMNS = "seq, decision_id, at, logged_at, body, prev_hash, hash"
+_LEGACY = "decisions.logged_at"  # what a log made before genesis records lacks
 
 
 class SqliteLog:
@@ -94,6 +102,8 @@ class SqliteLog:
         # FULL: a decision that was granted is on disk before the host acts on it
         c.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         if _has_tables(c):
+            if not _has_logged_at(c):
+                raise _legacy(self.path)
             if c.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 c.execute("PRAGMA journal_mode = WAL")  # a log made otherwise; one made here is WAL already
             return  # an existing log: opening it took no write lock
@@ -104,7 +114,11 @@ class SqliteLog:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     c.execute(statement)
-            c.execute("INSERT OR IGNORE INTO chain_head VALUES (1, 0, ?)", (GENESIS,))
+            if c.execute("SELECT count(*) FROM chain_head").fetchone()[0] == 0:  # no other process made it meanwhile
+                g = genesis_row()
+                c.execute(f"INSERT INTO decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (g.seq, g.decision_id, g.at, g.logged_at, g.body, g.prev_hash, g.hash))
+                c.execute("INSERT INTO chain_head VALUES (1, 0, ?)", (g.hash,))
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
@@ -140,8 +154,8 @@ class SqliteLog:
                 seq, prev = c.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
                 rows = chain(list(records), seq, prev)
                 c.executemany(
-                    f"INSERT INTO decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(s.seq, s.decision_id, s.at, s.body, s.prev_hash, s.hash) for s in rows],
+                    f"INSERT INTO decisions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(s.seq, s.decision_id, s.at, s.logged_at, s.body, s.prev_hash, s.hash) for s in rows],
                 )
                 if rows:
                     c.execute("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1", (rows[-1].seq, rows[-1].hash))
@@ -169,6 +183,8 @@ class SqliteLog:
             except sqlite3.Error as exc:
                 raise _cannot_read(self.path, exc) from None
             missing = tuple(t for t in _TABLES if t not in names)
+            if "decisions" not in missing and not _has_logged_at(c):
+                missing += (_LEGACY,)
             if "chain_head" in missing:
                 return missing, False
             try:
@@ -178,7 +194,7 @@ class SqliteLog:
         return missing, len(found) == 1 and is_head(found[0])
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
-        where, args = _range(start, end)
+        where, args = _range(start, end, everything=False)
         with self._lock:
             try:
                 return int(self._connection().execute(f"SELECT count(*) FROM decisions{where}", args).fetchone()[0])
@@ -206,6 +222,20 @@ class SqliteLog:
                 )
         finally:
             reader.close()
+
+    def find(self, decision_id: str) -> StoredRecord | None:
+        return self._one(f"SELECT {_COLUMNS} FROM decisions WHERE decision_id = ? ORDER BY seq LIMIT 1", (decision_id,))
+
+    def row_at(self, seq: int) -> StoredRecord | None:
+        return self._one(f"SELECT {_COLUMNS} FROM decisions WHERE seq = ?", (seq,))
+
+    def _one(self, statement: str, args: tuple[object, ...]) -> StoredRecord | None:
+        with self._lock:
+            try:
+                row = self._connection().execute(statement, args).fetchone()
+            except sqlite3.Error as exc:
+                raise _cannot_read(self.path, exc) from None
+        return None if row is None else StoredRecord(*row)
 
     def close(self) -> None:
         with self._lock:
@@ -250,10 +280,24 @@ def _cannot_read(path: Path, exc: sqlite3.Error) -> LogError:
     return LogError("log_unreadable", f"无法读取决策日志`{path}`：{exc}", f"cannot read the log `{path}`: {exc}")
 
 
-def _range(start: str | None, end: str | None) -> tuple[str, tuple[str, ...]]:
+def _range(start: str | None, end: str | None, everything: bool = True) -> tuple[str, tuple[str, ...]]:
+    """The records written in ``[start, end)``, decisions only; or every row (the genesis too)."""
     if start is None or end is None:
-        return "", ()
-    return " WHERE at >= ? AND at < ?", (start, end)
+        return ("", ()) if everything else (" WHERE seq > 0", ())
+    return " WHERE logged_at >= ? AND logged_at < ? AND seq > 0", (start, end)
+
+
+def _has_logged_at(c: sqlite3.Connection) -> bool:
+    return any(row[1] == "logged_at" for row in c.execute("PRAGMA table_info(decisions)"))
+
+
+def _legacy(path: Path) -> LogError:
+    return LogError(
+        "log_legacy",
+        f"决策日志`{path}`由早期版本写成（无创世记录、无写入时间列），不再写入；请启用新日志并归档此日志",
+        f"the log `{path}` was made by an earlier version (no genesis record, no write-time column) and is not "
+        "written to; start a new log and archive this one",
+    )
 
 
 def _has_tables(c: sqlite3.Connection) -> bool:

@@ -22,18 +22,28 @@ class LogStore(DecisionLog, Protocol):
         """Write records in one transaction (all or none), in order."""
 
     def head(self) -> tuple[int, str]:
-        """The sequence number and hash of the last record written (0 and GENESIS when empty).
+        """The sequence number and hash of the last record written (0 and the genesis record's
+        hash when no decision was written).
         Raises ``LogError`` when the log has no head (see ``layout``)."""
 
     def layout(self) -> tuple[tuple[str, ...], bool]:
         """What ``verify`` looks at before the records: the names of the log's tables that are
-        missing, and whether the chain's head is there (one row, a sequence number and a hash)."""
+        missing (``decisions.logged_at`` for a log made before genesis records), and whether the
+        chain's head is there (one row, a sequence number and a hash)."""
 
     def count(self, start: str | None = None, end: str | None = None) -> int:
-        """How many records, or how many with ``start <= at < end`` (UTC texts, see ``utc_text``)."""
+        """How many decision records (the genesis not counted), or how many were written (their
+        ``logged_at``) with ``start <= logged_at < end`` (UTC texts, see ``utc_text``)."""
 
     def rows(self, start: str | None = None, end: str | None = None) -> Iterator[StoredRecord]:
-        """The records in sequence order, or those with ``start <= at < end``."""
+        """Every row in sequence order, the genesis (seq 0) first; or the decision records
+        written with ``start <= logged_at < end``."""
+
+    def find(self, decision_id: str) -> StoredRecord | None:
+        """The record of a decision id (the genesis's: the log id), or None."""
+
+    def row_at(self, seq: int) -> StoredRecord | None:
+        """The record at ``seq``, or None."""
 
     def close(self) -> None: ...
 

@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .._diagnostic import ENGINE_CODES
-from .._hints import hint, listing
+from .._hints import closest, hint, listing
+from ._labels import Labels
 from ._schema import (
     CHECKS,
     MAX_ORDERED_STEPS,
@@ -26,15 +27,16 @@ from ._schema import (
 Where = tuple[str | int, ...]
 Problem = tuple[Where, str, str, str]  # path, code, message (Chinese), message_en
 
-# Each kind of reference: the code of an unknown one, and its name in Chinese.
+# Each kind of reference: the code of an unknown one, its name in Chinese, and the section that
+# declares it (whose labels name the id probably meant).
 REFERENCES = {
-    "level": ("unknown_level", "密级"),
-    "kind": ("unknown_kind", "资料类型"),
-    "action": ("unknown_action", "操作"),
-    "obligation": ("unknown_obligation", "义务"),
-    "role": ("unknown_role", "角色"),
-    "org": ("unknown_org", "机构"),
-    "purpose": ("unknown_purpose", "用途"),
+    "level": ("unknown_level", "密级", "levels"),
+    "kind": ("unknown_kind", "资料类型", "kinds"),
+    "action": ("unknown_action", "操作", "actions"),
+    "obligation": ("unknown_obligation", "义务", "obligations"),
+    "role": ("unknown_role", "角色", "roles"),
+    "org": ("unknown_org", "机构", "orgs"),
+    "purpose": ("unknown_purpose", "用途", "purposes"),
 }
 
 
@@ -48,6 +50,7 @@ class _Refs:
 
     def __init__(self, doc: PolicyDocument) -> None:
         self.reasons = doc.reasons
+        self.labels = Labels.of(doc)
         self.rules = {x.id for x in doc.rules}
         self.tables: dict[str, set[str]] = {
             "level": {x.id for x in doc.levels},
@@ -67,9 +70,14 @@ class _Refs:
     def known_one(self, path: Where, value: str, what: str) -> Iterator[Problem]:
         table = self.tables[what]
         if value not in table:
-            code, noun = REFERENCES[what]
-            yield (path, code, f"未知{noun}`{value}`；{hint(value, table, lang='zh')}",
-                   f"unknown {what} `{value}`; {hint(value, table)}")
+            code, noun, section = REFERENCES[what]
+            meant = closest(value, table)
+            if meant is None:
+                yield (path, code, f"未知{noun}`{value}`；{hint(value, table, lang='zh')}",
+                       f"unknown {what} `{value}`; {hint(value, table)}")
+            else:  # in Chinese the id meant with its label, which is what a compliance officer knows
+                yield (path, code, f"未知{noun}`{value}`；是否应为 {self.labels.name(section, meant)}？",
+                       f"unknown {what} `{value}`; did you mean `{meant}`?")
 
     def rule(self, path: Where, value: str | None) -> Iterator[Problem]:
         if value is not None and value not in self.rules:

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .._errors import PolicyError, PolicyProblem
-from .._hints import hint, listing
+from .._hints import closest, hint, listing
 from ._crosscheck import crosscheck
-from ._schema import SECTIONS, PolicyDocument
+from ._schema import SECTIONS, Assignment, PolicyDocument, keys_at
 from ._yaml import (
     MAX_PLAIN_BYTES,
     YamlDocument,
@@ -62,6 +62,7 @@ POLICY_PROBLEM_CODES = (
     "no_policy_files",
     "unexpected_file",
     "policy_changed_while_reading",
+    "live_reload_failed",  # a live policy's reload failed for a reason of no code of its own (zxpolicy.live)
     "file_too_large",
     "not_utf8",
     "unreadable_file",
@@ -165,9 +166,7 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         )])
 
     docs: list[YamlDocument] = []
-    digest = hashlib.sha256()  # of the bytes parsed, so that the version names what was loaded
     for name, raw in contents.items():
-        digest.update(name.encode() + b"\0" + raw + b"\0")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -177,6 +176,8 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
             continue
         try:
             docs.append(read_yaml(text, name))
+        except YamlRefused as exc:
+            problems.extend(exc.problems)  # each typing mistake of the file, or the one refusal
         except yaml.YAMLError as exc:
             problems.append(yaml_problem(root / name, text, exc))
 
@@ -194,21 +195,15 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
         for empty in doc.empty:
             # `key:` with nothing after it: never read as "no restriction" or "the default".
             key = empty[-1]
-            if "：" in str(key):
-                problems.append(problem_at(
-                    doc, empty, "full_width_punctuation", f"`{key}`：用了全角`：`，YAML 需要半角`:`",
-                    f"`{key}`: a full-width `：` — YAML needs the ASCII `:`", key=True,
-                ))
-            else:
-                problems.append(problem_at(
-                    doc, empty, "empty_value", f"`{key}`没有值；请写上值，或去掉这个键",
-                    f"`{key}` has no value; write one, or leave the key out", key=True,
-                ))
+            problems.append(problem_at(
+                doc, empty, "empty_value", f"`{key}`没有值；请写上值，或去掉这个键",
+                f"`{key}` has no value; write one, or leave the key out", key=True,
+            ))
         for section, value in doc.data.items():
             if section not in SECTIONS:
                 problems.append(problem_at(
-                    doc, (section,), "unknown_section", f"未知章节`{section}`；应为 {', '.join(SECTIONS)} 之一",
-                    f"unknown section `{section}`; expected one of {', '.join(SECTIONS)}", path=str(section), key=True,
+                    doc, (section,), "unknown_section", f"未知章节`{section}`；{hint(str(section), SECTIONS, lang='zh')}",
+                    f"unknown section `{section}`; {hint(str(section), SECTIONS)}", path=str(section), key=True,
                 ))
             elif section in owner:
                 other = owner[section].file
@@ -221,10 +216,8 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     if problems:
         raise PolicyError(problems)
 
-    try:
-        document = PolicyDocument.model_validate(merged)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+    document, errors = _validate_document(merged)
+    if document is None:
         for err in errors:
             problems.append(pydantic_problem(tuple(err["loc"]), err, owner, root, missing_beside(err, errors)))
         raise PolicyError(problems) from None
@@ -240,7 +233,48 @@ def load_policy(directory: str | Path) -> LoadedPolicy:
     if problems:
         raise PolicyError(problems)
 
-    return LoadedPolicy(document, root, "sha256:" + digest.hexdigest()[:16], owner)
+    return LoadedPolicy(document, root, policy_version(contents), owner)
+
+
+# Entries of `assignments` validated per call into pydantic-core. One call over the whole list
+# holds the GIL throughout (tens of ms at 10,000 people), stalling every other thread of the
+# host, a live policy's checks among them; between chunks another thread may take its turn.
+_CHUNK = 256
+_ASSIGNMENTS = TypeAdapter(list[Assignment])
+_ORDER = {name: i for i, name in enumerate(SECTIONS)}
+
+
+def _validate_document(merged: dict[str, Any]) -> tuple[PolicyDocument | None, list[Any]]:
+    """``PolicyDocument.model_validate(merged)``, with a long ``assignments`` list validated in
+    chunks: the same document, or None and the same errors, in the same order, as the one call."""
+    people = merged.get("assignments")
+    if type(people) is not list or len(people) <= _CHUNK:
+        try:
+            return PolicyDocument.model_validate(merged), []
+        except ValidationError as exc:
+            return None, exc.errors(include_url=False)
+    errors: list[Any] = []
+    rest: PolicyDocument | None = None
+    without = {**merged, "assignments": []}
+    try:
+        rest = PolicyDocument.model_validate(without)
+    except ValidationError as exc:
+        # an error of the whole document (a missing section) shows it, assignments and all
+        errors += [{**e, "input": merged} if e.get("input") is without else e for e in exc.errors(include_url=False)]
+    validated: list[Assignment] = []
+    for start in range(0, len(people), _CHUNK):
+        try:
+            validated += _ASSIGNMENTS.validate_python(people[start:start + _CHUNK])
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                at = tuple(err["loc"])  # an entry's index in its chunk first
+                index = start + at[0] if at and isinstance(at[0], int) else None
+                errors.append({**err, "loc": ("assignments", *((index, *at[1:]) if index is not None else at))})
+    if errors or rest is None:
+        # pydantic reports a document's errors field by field, in the order of the fields
+        errors.sort(key=lambda err: _ORDER.get(str(err["loc"][0]) if err["loc"] else "", -1))
+        return None, errors
+    return rest.model_copy(update={"assignments": validated}), []
 
 
 # Files a policy directory may hold beside its policy files; they are not read.
@@ -252,6 +286,20 @@ _ATTEMPTS = 10  # looks at a directory whose files keep changing, before the loa
 _SETTLE_NS = 25_000_000
 
 _Look = tuple[frozenset[str], dict[str, tuple[int, ...]]]  # every name in the directory; each policy file's state
+
+
+def policy_version(contents: Mapping[str, bytes]) -> str:
+    """The version of a policy: a hash of its files' names and bytes, in name order, so that
+    the version names exactly what was loaded (a store computes it from the files it keeps)."""
+    digest = hashlib.sha256()
+    for name in sorted(contents):
+        digest.update(name.encode() + b"\0" + contents[name] + b"\0")
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def is_policy_file(name: str) -> bool:
+    """A file of the directory that the loader reads (``*.yaml``, ``*.yml``, in any case)."""
+    return _is_policy_file(name)
 
 
 def _is_policy_file(name: str) -> bool:
@@ -353,15 +401,17 @@ def missing_beside(err: Any, errors: list[Any]) -> list[str]:
 
 
 def pydantic_problem(
-    loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path, missing: list[str]
+    loc: tuple[str | int, ...], err: Any, owner: dict[str, YamlDocument], root: Path, missing: list[str],
+    model: type[BaseModel] = PolicyDocument,
 ) -> PolicyProblem:
-    """One of pydantic's errors as a problem at its place (``missing``: see ``missing_beside``)."""
+    """One of pydantic's errors as a problem at its place (``missing``: see ``missing_beside``;
+    ``model``: the model the whole file was checked against, for the keys an entry may have)."""
     # pydantic puts the name of a union member or validator in the path; drop what is not data.
     path = tuple(
         p for p in loc if isinstance(p, int) or (p != "[key]" and not str(p).startswith(("function-", "list[", "dict[")))
     )
     kind = err["type"]
-    code, zh, en = _shape_message(kind, err, path, missing)
+    code, zh, en = _shape_message(kind, err, path, missing, model)
     if not path:
         return PolicyProblem(code, zh, en, root.name)
     doc = owner.get(str(path[0]))
@@ -377,7 +427,9 @@ def pydantic_problem(
     return problem_at(doc, target, code, zh, en, path=dotted(path), key=kind == "extra_forbidden" or "[key]" in loc)
 
 
-def _shape_message(kind: str, err: Any, path: tuple[str | int, ...], missing: list[str]) -> tuple[str, str, str]:
+def _shape_message(
+    kind: str, err: Any, path: tuple[str | int, ...], missing: list[str], root_model: type[BaseModel]
+) -> tuple[str, str, str]:
     """The code and the messages (Chinese, English) of one of pydantic's errors."""
     got = err.get("input")
     if kind == "missing":
@@ -387,10 +439,11 @@ def _shape_message(kind: str, err: Any, path: tuple[str | int, ...], missing: li
     if kind == "extra_forbidden":
         key = str(path[-1])
         zh, en = f"未知的键`{key}`", f"unknown key `{key}`"
-        if "：" in key:
-            return "full_width_punctuation", zh + "；用了全角`：`，YAML 需要半角`:`", en + "; a full-width `：` — YAML needs the ASCII `:`"
-        if missing:
-            return "unknown_key", f"{zh}；{hint(key, missing, lang='zh')}", f"{en}; {hint(key, missing)}"
+        # A required field missing beside it is the likeliest meaning (a rename); else the
+        # closest key the entry may have.
+        meant = closest(key, missing) or closest(key, keys_at(root_model, path[:-1]))
+        if meant:
+            return "unknown_key", f"{zh}；是否应为`{meant}`？", f"{en}; did you mean `{meant}`?"
         return "unknown_key", zh, en
     if kind == "string_pattern_mismatch":
         code, expected_zh, expected_en = _pattern(str(err.get("ctx", {}).get("pattern")))
@@ -473,20 +526,6 @@ def yaml_problem(path: Path, text: str, exc: yaml.YAMLError, shown: str | None =
             file, line, col,
         )
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    lines = text.splitlines()
-    # A full-width colon or comma (typed with a Chinese input method) is the commonest cause; PyYAML
-    # reports it on the line after.
-    for number in (line, line - 1):
-        if 0 < number <= len(lines):
-            for wide in ("：", "，"):
-                if wide in lines[number - 1]:
-                    ascii_ = ":" if wide == "：" else ","
-                    return PolicyProblem(
-                        "full_width_punctuation",
-                        f"不是有效的 YAML：用了全角`{wide}`，YAML 需要半角`{ascii_}`",
-                        f"not valid YAML: a full-width `{wide}` — YAML needs the ASCII `{ascii_}`",
-                        file, number, lines[number - 1].index(wide) + 1,
-                    )
     words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
     said = ", ".join(words) or str(exc)
     code, zh, en = "yaml_syntax", f"不是有效的 YAML：{said}", f"not valid YAML: {said}"

@@ -7,7 +7,9 @@ in ``_crosscheck``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -97,6 +99,9 @@ class Settings(_Model):
     # `credit_information`, and on `user_account`. An allowed decision that carries the
     # obligation `log_query` must be recorded in any case. `[]`: only those.
     must_record: list[MustRecord] | None = None
+    # The coverage a publish to a policy store needs from the policy's own suites (tests/*.yaml),
+    # in percent: `zxpolicy policy publish` refuses a change whose suites cover less.
+    publish_min_coverage: Annotated[float, Field(ge=0, le=100)] = 100
 
 
 class ConsentRule(_Model):
@@ -279,6 +284,9 @@ class Reporting(_Model):
     repeat_threshold: Annotated[int, Field(gt=0, le=1_000_000)]  # one user's queries of one customer in a day above this
     review_purposes: list[Id]  # every query under these is flagged for review
     categories: Annotated[list[ReportCategory], Field(min_length=1)]
+    # a query whose claimed time (`at`) is further than this from the time it was written is
+    # flagged `backdated` or `future_dated` by the daily check
+    clock_tolerance_minutes: Annotated[int, Field(ge=0, le=1440)] = 5
 
     @field_validator("time_zone")
     @classmethod
@@ -337,3 +345,34 @@ def grant_rows(doc: PolicyDocument) -> list[tuple[str, str, str, str, str, Grant
         for purpose in g.purposes
         for level in g.levels or levels
     ]
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    """What a value of ``annotation`` may be, with ``Annotated``, unions and ``None`` looked
+    through: models, ``list[...]`` and ``dict[...]`` types."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) or origin in (list, dict):
+        return [annotation]
+    return []
+
+
+def keys_at(model: type[BaseModel], path: tuple[str | int, ...]) -> set[str]:
+    """The keys the mapping at ``path`` of a file checked against ``model`` may have (none when
+    the path leads to no model), to name the one an unknown key was probably meant to be."""
+    here: list[Any] = [model]
+    for part in path:
+        below: list[Any] = []
+        for node in here:
+            origin = typing.get_origin(node)
+            if origin is list and isinstance(part, int):
+                below += _models_in(typing.get_args(node)[0])
+            elif origin is dict:
+                below += _models_in(typing.get_args(node)[1])
+            elif isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+                below += _models_in(node.model_fields[str(part)].annotation)
+        here = below
+    return {name for node in here if isinstance(node, type) and issubclass(node, BaseModel) for name in node.model_fields}

@@ -13,6 +13,9 @@ data first and measuring it after.
 - No explicit tags (``!!str``, ``!foo``). ``yaml_tag``
 - Nesting at most ``MAX_DEPTH`` collections deep, and at most ``MAX_VALUES`` values in a file.
   ``yaml_too_deep``, ``yaml_too_many_values``
+- No tab, and no full-width `：`, `，`, `；`, ... where YAML's own punctuation belongs (typed
+  with a Chinese input method): each is named at its line and column before the file is
+  parsed (``_typing``). ``yaml_tab``, ``full_width_punctuation``
 - An integer is written in decimal: YAML 1.1 reads ``1:30`` as 90 (base 60), ``010`` as 8,
   ``0x1f``, ``0b11`` and ``1_000`` as numbers too; these forms are refused rather than read
   as what nobody meant. ``yaml_number_form``. A date or time that does not exist (``2026-02-30``)
@@ -35,6 +38,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from .._errors import PolicyProblem
+from ._typing import typing_mistakes
 
 Path_ = tuple[str | int, ...]
 
@@ -48,9 +52,10 @@ class YamlRefused(yaml.YAMLError):
     """A file the reader refuses (too large, an alias, too deep, ...): ``problem`` says why and
     where."""
 
-    def __init__(self, problem: PolicyProblem) -> None:
+    def __init__(self, problem: PolicyProblem, *more: PolicyProblem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+        self.problems = (problem, *more)  # typing mistakes: each one of the file (``_typing``)
 
 
 def file_too_large(shown: str, size: int, line: int = 0) -> PolicyProblem:
@@ -122,6 +127,11 @@ def read_yaml(text: str, shown_as: str) -> YamlDocument:
         return plain
     if size > MAX_FILE_BYTES:
         raise YamlRefused(file_too_large(shown_as, size, _line_at(text, MAX_FILE_BYTES)))
+    # Named before parsing: the error YAML would give for them is at another line, in other
+    # words, or there is none and the file means something else.
+    mistakes = typing_mistakes(text, shown_as)
+    if mistakes:
+        raise YamlRefused(*mistakes)
     if _FAST_LOADER is not None:
         try:
             return _read(_FAST_LOADER, text, shown_as)

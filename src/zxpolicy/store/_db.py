@@ -1,0 +1,266 @@
+"""The store's one connection, to SQLite or PostgreSQL, and the few places their SQL differs.
+
+The store's SQL is written once, with ``?`` placeholders; for PostgreSQL they become ``%s``. A
+write is one transaction that holds the store's write lock: SQLite's (``BEGIN IMMEDIATE``), or
+on PostgreSQL a transaction-level advisory lock, so that two publishes on two hosts cannot both
+link to the same history entry. Schema changes are numbered migrations (``MIGRATIONS``), applied
+in order under that lock; the number reached is kept in the ``meta`` table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .._errors import StoreError
+
+__all__ = ["CHANNEL", "MIGRATIONS", "Db", "redacted", "store_path"]
+
+PREFIX = "zxpolicy_store"
+CHANNEL = "zxpolicy_store"  # PostgreSQL NOTIFY channel: an entry was appended to the history
+
+# Each migration: its number and its statements. Never edit one that has shipped: add the next.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, (
+        f"CREATE TABLE IF NOT EXISTS {PREFIX}_history ("
+        " seq BIGINT PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, revision BIGINT NOT NULL,"
+        " effective INTEGER NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {PREFIX}_history_kind ON {PREFIX}_history (kind, revision)",
+        f"CREATE INDEX IF NOT EXISTS {PREFIX}_history_effective ON {PREFIX}_history (effective, seq)",
+    )),
+)
+LATEST = MIGRATIONS[-1][0]
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be shown: a PostgreSQL URL's password hidden; a SQLite URL as it is."""
+    from ..log import redacted as hide
+
+    return hide(url) if is_postgres(url) else url
+
+
+def store_path(url: str) -> Path | None:
+    """``sqlite:///rel.db`` → ``rel.db``, ``sqlite:////abs/x.db`` → ``/abs/x.db``; None for other URLs."""
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") and len(url) > len("sqlite:///") else None
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+class Db:
+    """One connection (reopened when it broke), guarded by a lock: ``sqlite3`` and ``psycopg``
+    connections are not to be shared by threads at once."""
+
+    def __init__(self, url: str, *, create: bool, timeout: float = 5.0) -> None:
+        self.url, self.shown, self.timeout = url, redacted(url), timeout
+        self.postgres = is_postgres(url)
+        self.path = store_path(url)
+        if not self.postgres and self.path is None:
+            raise StoreError("store_url_invalid", f"策略库地址`{self.shown}`无效：应为 sqlite:///路径 或 postgresql://…",
+                             f"store URL `{self.shown}` is not valid: expected sqlite:///PATH or postgresql://…")
+        if self.path is not None and not create and not self.path.is_file():
+            raise StoreError("store_unreachable", f"策略库`{self.shown}`不存在", f"the store `{self.shown}` does not exist")
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._listener: Any = None
+        self._psycopg: Any = None
+        if self.postgres:
+            try:
+                import psycopg
+            except ImportError:
+                raise StoreError("store_driver_missing", "PostgreSQL 策略库需要 psycopg：pip install 'zxpolicy[postgres]'",
+                                 "a PostgreSQL store needs psycopg: pip install 'zxpolicy[postgres]'") from None
+            self._psycopg = psycopg
+        with self._lock:
+            self._connection()
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            return self._psycopg.connect(self._conninfo(timeouts=True))
+        assert self.path is not None
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    def _conninfo(self, *, timeouts: bool) -> str:
+        """The URL's parameters (its own ``options``, such as a ``search_path``, kept), with a
+        connect timeout, and for the working connection lock and statement timeouts."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        params: dict[str, Any] = dict(conninfo_to_dict(self.url))
+        params.setdefault("connect_timeout", max(1, int(self.timeout)))
+        if timeouts:
+            ms = int(self.timeout * 1000)
+            params["options"] = f"{params.get('options') or ''} -c lock_timeout={ms} -c statement_timeout={ms}".strip()
+        return str(make_conninfo("", **params))
+
+    def _connection(self) -> Any:
+        try:
+            if self._conn is None or (self.postgres and (self._conn.closed or self._conn.broken)):
+                self._conn = self._connect()
+            return self._conn
+        except Exception as exc:
+            self._conn = None
+            raise self.error("store_unreachable", "无法连接", "cannot reach", exc) from None
+
+    def error(self, code: str, zh: str, en: str, exc: BaseException) -> StoreError:
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        return StoreError(code, f"{zh}策略库`{self.shown}`：{detail}", f"{en} the store `{self.shown}`: {detail}")
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def _failed(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the database's (and so the connection may be gone)."""
+        if isinstance(exc, sqlite3.Error):
+            return True
+        return self.postgres and isinstance(exc, self._psycopg.Error)
+
+    # -- reading and writing ----------------------------------------------------------------
+
+    def read(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One read, in a transaction of its own."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                if self.postgres:
+                    with conn.transaction():
+                        return list(conn.execute(self._sql(statement), tuple(args)).fetchall())
+                return list(conn.execute(statement, tuple(args)).fetchall())
+            except Exception as exc:
+                if not self._failed(exc):
+                    raise
+                self._drop()
+                raise self.error("store_unreadable", "无法读取", "cannot read", exc) from None
+
+    @contextmanager
+    def write(self) -> Iterator[_Tx]:
+        """A transaction holding the store's write lock; committed when the block ends."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                if self.postgres:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PREFIX,))
+                        yield _Tx(self, conn)
+                else:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield _Tx(self, conn)
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("COMMIT")
+            except StoreError:
+                raise
+            except Exception as exc:
+                if not self._failed(exc):
+                    raise
+                self._drop()
+                raise self.error("store_unwritable", "无法写入", "cannot write", exc) from None
+
+    def migrate(self) -> None:
+        """Create the tables, or bring them to the latest migration."""
+        with self.write() as tx:
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {PREFIX}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            found = tx.query(f"SELECT value FROM {PREFIX}_meta WHERE key = 'schema_version'")
+            reached = int(found[0][0]) if found else 0
+            if reached > LATEST:
+                raise StoreError("store_too_new", f"策略库`{self.shown}`的表结构（第 {reached} 版）比本软件新；请升级 zxpolicy",
+                                 f"the store `{self.shown}` has schema version {reached}, newer than this zxpolicy knows; upgrade zxpolicy")
+            for number, statements in MIGRATIONS:
+                if number > reached:
+                    for statement in statements:
+                        tx.execute(statement)
+            if reached == 0:
+                tx.execute(f"INSERT INTO {PREFIX}_meta (key, value) VALUES ('schema_version', ?)", (str(LATEST),))
+            elif reached < LATEST:
+                tx.execute(f"UPDATE {PREFIX}_meta SET value = ? WHERE key = 'schema_version'", (str(LATEST),))
+
+    def schema_version(self) -> int:
+        """The migration the store's tables are at; 0 when it has none."""
+        if self.postgres:
+            there = self.read("SELECT to_regclass(?) IS NOT NULL", (f"{PREFIX}_meta",))[0][0]
+        else:
+            there = bool(self.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{PREFIX}_meta",)))
+        if not there:
+            return 0
+        found = self.read(f"SELECT value FROM {PREFIX}_meta WHERE key = 'schema_version'")
+        return int(found[0][0]) if found else 0
+
+    # -- following changes ------------------------------------------------------------------
+
+    def wait(self, timeout: float, head: int, current_head: Any) -> bool:
+        """Block up to ``timeout`` seconds for a change. PostgreSQL: a NOTIFY on ``CHANNEL`` (on a
+        connection of its own, so that waiting holds no lock). SQLite: the head polled. Raises
+        ``StoreError`` when the connection is lost."""
+        if not self.postgres:
+            deadline = time.monotonic() + timeout
+            while True:
+                if current_head() != head:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                time.sleep(min(0.05, left))
+        try:
+            if self._listener is None or self._listener.closed or self._listener.broken:
+                self._listener = self._psycopg.connect(self._conninfo(timeouts=False), autocommit=True)
+                self._listener.execute(f"LISTEN {CHANNEL}")
+                if current_head() != head:  # appended before LISTEN took hold
+                    return True
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                return True
+            return False
+        except Exception as exc:
+            if not self._failed(exc):
+                raise
+            self._close_listener()
+            raise self.error("store_unreachable", "与策略库的连接中断", "lost the connection to", exc) from None
+
+    def _drop(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        except Exception:
+            pass
+        self._conn = None
+
+    def _close_listener(self) -> None:
+        try:
+            if self._listener is not None:
+                self._listener.close()
+        except Exception:
+            pass
+        self._listener = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+            self._close_listener()
+
+
+class _Tx:
+    """The statements of one write transaction."""
+
+    def __init__(self, db: Db, conn: Any) -> None:
+        self._db, self._conn = db, conn
+
+    def execute(self, statement: str, args: Sequence[Any] = ()) -> None:
+        self._conn.execute(self._db._sql(statement), tuple(args))
+
+    def query(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(self._db._sql(statement), tuple(args)).fetchall())
+
+    def notify(self) -> None:
+        """Tell every host listening that the history grew (PostgreSQL sends it at commit)."""
+        if self._db.postgres:
+            self._conn.execute(f"NOTIFY {CHANNEL}")
