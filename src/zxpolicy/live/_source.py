@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import PolicyError, PolicyProblem, StoreError
+from ..log import is_postgres, redacted
 from ..policy import LoadedPolicy, load_policy
 from ._cache import Versions
 
@@ -56,24 +56,9 @@ def is_store_url(source: str) -> bool:
 
 
 def shown_url(url: str) -> str:
-    """A store URL as it may be shown: its password (in the user part or the query) hidden. A
-    SQLite URL has none, and is shown as it is (taking it apart would lose its slashes)."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        return url
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            user, _, host = netloc.rpartition("@")
-            if ":" in user:
-                netloc = f"{user.partition(':')[0]}:***@{host}"
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return url.split("://", 1)[0] + "://***"  # cannot be taken apart: show none of it
+    """A store URL as it may be shown: a PostgreSQL URL's password hidden (``zxpolicy.log.redacted``,
+    the one that hides it everywhere). A SQLite URL has none, and is shown as it is."""
+    return redacted(url) if is_postgres(url) else url
 
 
 @dataclass(frozen=True)
