@@ -8,6 +8,10 @@ elif sys.argv[1:2] == ["serve"]:  # python -m bench serve: the decision service 
     from .serve import main as serve
 
     serve(sys.argv[2:])
+elif sys.argv[1:2] == ["console"]:  # python -m bench console: the compliance console's pages at scale
+    from .console import main as console
+
+    console(sys.argv[2:])
 else:
     from .run import main
 

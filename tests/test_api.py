@@ -19,6 +19,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(zxpolicy.__all__) == [
         "Approval",
         "Consent",
+        "ConsoleError",
         "Decision",
         "DiffError",
         "Engine",
@@ -73,6 +74,7 @@ def test_compliance_names_are_pinned() -> None:
         "PersonChange",
         "RevisionError",
         "RoleAnswer",
+        "STAGE_NAMES",
         "SpaceTooLarge",
         "Suite",
         "SuiteCase",
@@ -96,8 +98,10 @@ def test_compliance_names_are_pinned() -> None:
         "render_markdown",
         "run_suites",
         "run_tests",
+        "still_needed",
         "suite_files",
         "suite_schema",
+        "target_label",
         "what_can",
         "who_can",
     ]

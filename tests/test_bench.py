@@ -379,3 +379,29 @@ def test_the_profile_sums_py_spy_samples_by_layer() -> None:
                       "zxpolicy: the decision log (log/)": 10.0}
     assert s["functions"][0] == ("read_fast (zxpolicy/decide/_fastread.py)", 30.0)
     assert serve_profile.parse_frame('process 1:"x"') == ('process 1:"x"', "")
+
+
+# -- python -m bench console: the console's pages on a tiny institution ------------------------------
+
+def test_bench_console_quick_times_every_page_of_a_running_console(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from bench import console
+
+    console.main(["--quick", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (report["users"], report["records"], report["rounds"], report["goal_ms"]) == (60, 250, 3, 300.0)
+    assert report["log"]["records"] == report["log"]["head_seq"] == 250
+    assert 0 < report["log"]["allowed"] < 250  # one in twenty has no consent: denied
+    assert report["revisions"] == {"current": 1, "proposal": 2}
+    rows = report["pages"]
+    assert [r["path"] for r in rows] == [p.path for p in console.pages(2, 250)]
+    for r in rows:
+        assert 0 < r["median_ms"] <= r["max_ms"] and r["first_ms"] > 0 and r["bytes"] > 0, r
+    paths = {r["path"] for r in rows}
+    assert {"/policy", "/try", "/changes", "/changes/2", "/changes/history", "/reports"} <= paths
+    assert "/daily?date=2026-11-27&page=3" in paths  # 250 records: the last of three pages
+    text = console.table(report)
+    assert text.startswith("60 users, 10 orgs; one day (2026-11-27) of 250 log records")
+    assert "| page | first ms | median ms | max ms | KiB | goal ≤ 300 ms |" in text
+    assert text.count("\n| ") == len(rows) + 1

@@ -12,7 +12,7 @@ import pytest
 from .conftest import REPO
 
 SRC = REPO / "src" / "zxpolicy"
-STAGES = ("policy", "compile", "decide", "compliance", "testing", "log", "store", "live", "serve", "cli")
+STAGES = ("policy", "compile", "decide", "compliance", "testing", "log", "store", "live", "serve", "console", "cli")
 
 
 def _imports(path: Path, package: list[str]) -> list[tuple[int, str]]:

@@ -22,6 +22,7 @@ The package is the pipeline, one folder per stage; each imports only the stages 
     store/       the policy store: reviewed, gated, hash-chained publishes  (zxpolicy.store)
     live/        a live policy: hot reload from a directory or a store      (zxpolicy.live)
     serve/       the decision service over HTTP (``zxpolicy serve``)        (zxpolicy.serve)
+    console/     the compliance console in a browser (``zxpolicy console``) (zxpolicy.console)
     cli/         the ``zxpolicy`` command: flags wired to the above
 
 At the top: this facade, the default engine (``_default``), the error tree (``_errors``), the
@@ -31,6 +32,7 @@ diagnostic shape (``_diagnostic``), hints (``_hints``) and the bundled data (``_
 from ._default import check, load
 from ._diagnostic import Reason
 from ._errors import (
+    ConsoleError,
     DiffError,
     LogError,
     PolicyError,
@@ -57,6 +59,7 @@ from .live import LivePolicy, watch
 __all__ = [
     "Approval",
     "Consent",
+    "ConsoleError",
     "Decision",
     "DiffError",
     "Engine",

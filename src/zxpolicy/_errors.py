@@ -17,12 +17,15 @@ policies do::
     │                             refuses a change (a gate failed, the proposer approving their
     │                             own change, a broken history chain); ``watch`` with no store
     │                             and no cache to start from
-    └── ServeError                the decision service cannot start as configured: a tokens file
-                                  that does not read, TLS files that do not load, a listener
-                                  open to the network without authentication
+    ├── ServeError                the decision service cannot start as configured: a tokens file
+    │                             that does not read, TLS files that do not load, a listener
+    │                             open to the network without authentication
+    └── ConsoleError              the compliance console refuses: its tables cannot be reached,
+                                  a password too short, a day signed off twice or before every
+                                  flagged line has an outcome, an empty store to start from
 
-``LogError``, ``StoreError`` and ``ServeError`` carry ``code``, ``message`` (Chinese) and
-``message_en``.
+``LogError``, ``StoreError``, ``ServeError`` and ``ConsoleError`` carry ``code``, ``message``
+(Chinese) and ``message_en``.
 
 ``PolicyProblem`` has the diagnostic shape of ``zxpolicy._diagnostic``: a stable snake_case
 ``code`` (every code is listed in ``zxpolicy.policy.POLICY_PROBLEM_CODES``), the message in
@@ -39,6 +42,7 @@ from typing import Any
 from ._diagnostic import localized, where
 
 __all__ = [
+    "ConsoleError",
     "DiffError",
     "LogError",
     "PolicyError",
@@ -180,3 +184,7 @@ class StoreError(_CodedError):
 
 class ServeError(_CodedError):
     """``zxpolicy serve`` cannot start as configured; each message names the file or flag."""
+
+
+class ConsoleError(_CodedError):
+    """The compliance console refuses, or cannot use its database; each message says what to do."""

@@ -226,6 +226,21 @@ def test_trusting_the_host_for_identities_is_a_widening_setting(default: zxpolic
     assert widened.settings == (("identities", "assignments_only", "assignments_or_host", WIDENED),) and widened.widened
 
 
+def test_a_role_gaining_a_console_right_is_a_widening(default: zxpolicy.Engine, new: Path) -> None:
+    edit(new, "console.yaml", "approve: [risk_control_manager, general_manager]", "approve: [risk_control_manager, credit_info_officer]")
+    d = diff_to(default, new)
+    assert d.changes == () and d.widened
+    assert d.settings == (("console.rights.approve", '["general_manager", "risk_control_manager"]',
+                           '["credit_info_officer", "risk_control_manager"]', WIDENED),)
+    edit(new, "console.yaml", "approve: [risk_control_manager, credit_info_officer]", "approve: [risk_control_manager]")
+    narrowed = diff_to(default, new)
+    assert [s[3] for s in narrowed.settings] == [NARROWED] and not narrowed.widened
+    # without the section no one holds a right: adding it widens each right it gives
+    (new / "console.yaml").unlink()
+    added = diff_policies(zxpolicy.load(new), default)
+    assert [(s[0], s[3]) for s in added.settings] == [(f"console.rights.{r}", WIDENED) for r in ("view", "review", "propose", "approve")]
+
+
 def test_a_space_too_large_is_refused_not_sampled(default: zxpolicy.Engine) -> None:
     with pytest.raises(SpaceTooLarge, match="too large to enumerate exactly") as info:
         diff_policies(default, default, max_classes=100)

@@ -219,3 +219,30 @@ def test_cli_names_the_record(tmp_path: Path) -> None:
     assert en.exit_code == 1 and "TAMPERED: record 150 was deleted" in en.stdout
     assert runner.invoke(main, ["log", "verify", str(tmp_path / "none.db")]).exit_code == 2
     assert runner.invoke(main, ["log", "verify", str(db), "--anchor", "12:abc"]).exit_code == 2
+
+
+def test_verify_since_checks_only_what_came_after_a_verified_head(log: tuple[Backend, str]) -> None:
+    from zxpolicy.log import verify_since
+
+    b, label = log
+    store = b.open(label)
+    try:
+        known = (7000, b.sql(label, "SELECT hash FROM {d} WHERE seq = 7000")[0][0])
+        assert verify_since(store, *known) == store.head() == (N, verify_chain(store).head_hash)
+        assert verify_since(store, *store.head()) == store.head()  # nothing new
+        assert verify_since(store, *known, limit=N - 7001) is None  # too many to read one by one
+        assert verify_since(store, 7000, "0" * 64) is None  # not the record verified: the chain was rewritten
+        assert verify_since(store, N + 1, "0" * 64) is None  # past the head: its tail was cut
+
+        # an edit after the verified record is not vouched for; one before it is not read here
+        body = b.sql(label, "SELECT body FROM {d} WHERE seq = 8000")[0][0]
+        edited = json.dumps({**json.loads(body), "purpose": "legal"}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        b.sql(label, "UPDATE {d} SET body = ? WHERE seq = 8000", (edited,))
+        assert verify_since(store, *known) is None
+        assert verify_since(store, 8500, b.sql(label, "SELECT hash FROM {d} WHERE seq = 8500")[0][0]) == store.head()
+        b.sql(label, "UPDATE {d} SET body = ? WHERE seq = 8000", (body,))
+        assert verify_since(store, *known) == store.head()
+        b.sql(label, "DELETE FROM {d} WHERE seq = 9000")
+        assert verify_since(store, *known) is None
+    finally:
+        store.close()

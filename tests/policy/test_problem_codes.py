@@ -107,6 +107,16 @@ MORE: list[Case] = [
         "reporting.yaml", Line("dissnet"), "reporting.review_purposes[1]", "unknown purpose `dissnet`",
     ),
     Case(
+        "console_right_with_unknown_role", "console.yaml",
+        Replace("approve: [risk_control_manager, general_manager]", "approve: [risk_control_manager, general_manger]"),
+        "console.yaml", Line("general_manger"), "console.rights.approve[1]", "unknown role `general_manger`; did you mean",
+    ),
+    Case(
+        "console_unknown_right", "console.yaml",
+        Replace("    review:", "    reveiw:"),
+        "console.yaml", Line("reveiw:"), "console.rights.reveiw", "unknown key `reveiw`",
+    ),
+    Case(
         "too_many_approvals_in_all", "approvals.yaml",
         Replace("    retention_ended: true\n    steps:\n      - [risk_control_manager]\n",
                 "    retention_ended: true\n    steps:\n" + "      - [risk_control_manager]\n" * 5),
@@ -306,6 +316,8 @@ CODES = {
     "category_with_unknown_reason_code": "unknown_reason_code",
     "duplicate_category_id": "duplicate_id",
     "review_purpose_unknown": "unknown_purpose",
+    "console_right_with_unknown_role": "unknown_role",
+    "console_unknown_right": "unknown_key",
     "too_many_approvals_in_all": "too_many_approvals",
     "level_with_too_many_steps": "too_many_approvals",
     "invariant_condition_empty": "invariant_empty_condition",

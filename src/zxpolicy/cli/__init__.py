@@ -96,10 +96,11 @@ def main() -> None:
       zxpolicy verify policies
       zxpolicy schema policies
       zxpolicy policy publish policies --store sqlite:///policy-store.db -m "说明" --by 张三
+      zxpolicy console demo
     """
 
 
 # Each module adds its command to `main`.
-from . import _check, _diff, _explain, _lint, _log, _policy, _reverse, _schema, _serve, _test, _validate, _verify  # noqa: E402,F401
+from . import _check, _console, _diff, _explain, _lint, _log, _policy, _reverse, _schema, _serve, _test, _validate, _verify  # noqa: E402,F401
 
 __all__ = ["main"]

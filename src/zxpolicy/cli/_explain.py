@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any
 
 import click
 
+from ..compliance import STAGE_NAMES, still_needed, target_label
 from ..decide import KEYWORDS, Explanation, Stage
-from ..policy import Labels, PolicyDocument, Step
+from ..policy import Labels, PolicyDocument
 from . import main
 from ._common import (
     EXIT_DENIED,
@@ -21,22 +21,6 @@ from ._common import (
     policy_line,
 )
 from ._request_input import read_request_input, request_options
-
-STAGE_NAMES = {
-    "request": ("请求", "request"),
-    "subject": ("用户", "subject"),
-    "purpose": ("用途", "purpose"),
-    "grant": ("授权", "grant"),
-    "org_scope": ("机构范围", "org scope"),
-    "consent": ("书面授权", "consent"),
-    "evidence": ("证据", "evidence"),
-    "retention": ("保管期", "retention"),
-    "approval": ("审批", "approval"),
-    "classification": ("密级审批", "classification"),
-}
-
-# Stages a person can satisfy by bringing something; the others need a change of role, org or account.
-_OBTAINABLE = ("consent", "evidence", "retention", "approval", "classification")
 
 
 @main.command()
@@ -75,11 +59,10 @@ def render_explanation(explanation: Explanation, doc: PolicyDocument, lang: str)
     """An explanation as text: one line per stage, then the decision and what is still needed."""
     zh = lang == "zh"
     pick = 0 if zh else 1
-    labels = {r.id: (r.zh, r.en) for r in doc.roles}
     d = explanation.decision
     lines = []
     for stage in explanation.stages:
-        lines.extend(_stage_lines(stage, doc, labels, pick))
+        lines.extend(_stage_lines(stage, doc, lang))
     head = ("允许" if zh else "ALLOWED") if d.allowed else ("拒绝" if zh else "DENIED")
     lines.append(f"{'结论' if zh else 'decision'}: {head}  ({d.policy_version})")
     if d.allowed:
@@ -87,29 +70,21 @@ def render_explanation(explanation: Explanation, doc: PolicyDocument, lang: str)
             lines.append(f"  {'须履行' if zh else 'obligations'}: {Labels.of(doc).names('obligations', d.obligations, lang)}")
         return "\n".join(lines)
 
-    needs: list[str] = []
-    for stage in explanation.stages:
-        if stage.passed or stage.name not in ("consent", "evidence", "retention"):
-            continue
-        for r in stage.reasons:
-            needs.append(r.message if zh else r.message_en)
-    for step in d.missing_approvals:
-        needs.append(("审批：" if zh else "an approval by ") + ("或" if zh else " or ").join(labels.get(x, (x, x))[pick] for x in step))
-    blockers = [s for s in explanation.stages if not s.passed and s.name not in _OBTAINABLE]
-    if needs:
+    still = still_needed(explanation, doc, lang)
+    if still.needs:
         lines.append("尚需：" if zh else "still needed:")
-        lines.extend(f"  - {n}" for n in needs)
-    if blockers:
+        lines.extend(f"  - {n}" for n in still.needs)
+    if still.blockers:
         lines.append("不能靠补充材料解决：" if zh else "not solved by bringing more:")
-        for s in blockers:
-            lines.append(f"  - {STAGE_NAMES.get(s.name, (s.name, s.name))[pick]}")
+        lines.extend(f"  - {b}" for b in still.blockers)
     return "\n".join(lines)
 
 
-def _stage_lines(stage: Stage, doc: PolicyDocument, labels: dict[str, tuple[str, str]], pick: int) -> list[str]:
+def _stage_lines(stage: Stage, doc: PolicyDocument, lang: str) -> list[str]:
+    pick = 0 if lang == "zh" else 1
     name = STAGE_NAMES.get(stage.name, (stage.name, stage.name))[pick]
     target = stage.target
-    what = _target_label(stage.name, target, doc, labels, pick)
+    what = target_label(stage.name, target, doc, lang)
     if what:
         target = f"{target} ({what})"
     head = f"{'✓' if stage.passed else '✗'} {name}  {target}".rstrip()
@@ -119,37 +94,3 @@ def _stage_lines(stage: Stage, doc: PolicyDocument, labels: dict[str, tuple[str,
     for r in stage.reasons:
         out.append(f"    {r.rule} {r.code} [{r.clause}] {r.message if pick == 0 else r.message_en}")
     return out
-
-
-_STEP = re.compile(r"^(?:approvals\[(\d+)\]\.steps|purposes\[(\d+)\]\.approvals\.steps|classification\.steps\.([a-z0-9_-]+))\[(\d+)\]$")
-_GRANT = re.compile(r"^grants\[(\d+)\]$")
-
-
-def _target_label(name: str, target: str, doc: PolicyDocument, labels: dict[str, tuple[str, str]], pick: int) -> str:
-    """What a stage's target is, in words: the roles of a step, the rule of a grant, an org."""
-    if name in ("org_scope", "purpose"):
-        section = doc.orgs if name == "org_scope" else doc.purposes
-        named = {x.id: (x.zh, x.en) for x in section if x.id == target}
-        return named[target][pick] if target in named else ""
-    try:
-        grant = _GRANT.match(target)
-        if grant:
-            g = doc.grants[int(grant.group(1))]
-            return g.rule
-        m = _STEP.match(target)
-        if not m:
-            return ""
-        n = int(m.group(4))
-        step: Step
-        if m.group(1) is not None:
-            step = doc.approvals[int(m.group(1))].steps[n]
-        elif m.group(2) is not None:
-            chain = doc.purposes[int(m.group(2))].approvals
-            if chain is None:
-                return ""
-            step = chain.steps[n]
-        else:
-            step = doc.classification.steps[m.group(3)][n]
-        return ("或" if pick == 0 else " or ").join(labels.get(x, (x, x))[pick] for x in step.roles)
-    except (IndexError, KeyError):  # a path that does not resolve: show it bare
-        return ""

@@ -20,7 +20,7 @@ def schema(directory: str | None, out: str | None, lang: str) -> None:
     """Write a JSON Schema (draft 2020-12) for each policy file and for suite files.
 
     One per file of the default layout (vocabulary, orgs, rules, purposes, grants, approvals,
-    classification, assignments, invariants, reporting), `policy.schema.json` for a file of any
+    classification, assignments, invariants, reporting, console), `policy.schema.json` for a file of any
     sections, and `suite.schema.json` for `tests/*.yaml` and `fixtures.yaml`. Titles and
     descriptions are in Chinese and English; a field that names a role, action, kind, level,
     purpose, org, obligation, rule or reason code lists the policy's ids. An editor with the YAML

@@ -20,6 +20,7 @@
     _diffreport             a diff as Markdown (for a pull request) and as JSON
     _revision               a policy directory at a git revision (``REV:PATH``)
     _reverse                who-can and what-can
+    _explained              an explanation for people: stage names, targets, what is still needed
 
 The ``zxpolicy`` command wires its flags to these; nothing here prints.
 """
@@ -37,6 +38,7 @@ from ._diff import (
     diff_policies,
 )
 from ._diffreport import MARKS, diff_to_json, render_markdown
+from ._explained import STAGE_NAMES, still_needed, target_label
 from ._lint import CODES as LINT_CODES
 from ._lint import LintWarning, lint, lint_directory
 from ._reverse import (
@@ -91,6 +93,7 @@ __all__ = [
     "PersonChange",
     "RevisionError",
     "RoleAnswer",
+    "STAGE_NAMES",
     "SpaceTooLarge",
     "Suite",
     "SuiteCase",
@@ -113,8 +116,10 @@ __all__ = [
     "render_markdown",
     "run_suites",
     "run_tests",
+    "still_needed",
     "suite_files",
     "suite_schema",
+    "target_label",
     "what_can",
     "who_can",
 ]

@@ -31,7 +31,7 @@ from typing import TypeVar
 from .._errors import DiffError, SpaceTooLarge
 from ..compile import CLASSIFICATION, StepSpec, Tables
 from ..decide import Approval, Consent, Decision, Engine, Resource, Subject
-from ..policy import Labels
+from ..policy import CONSOLE_RIGHTS, Labels
 from ._space import RequestClass, Side, Space
 
 __all__ = ["Answer", "Change", "Diff", "PersonChange", "Step", "diff_policies"]
@@ -276,7 +276,27 @@ def _settings(old: Engine, new: Engine) -> tuple[tuple[str, str, str, str], ...]
         else:
             mark = WIDENED
         out.append((name, _shown(a), _shown(b), mark))
+    return tuple(out) + _console_rights(old, new)
+
+
+def _console_rights(old: Engine, new: Engine) -> tuple[tuple[str, str, str, str], ...]:
+    """The console's rights (``console.rights.RIGHT``: the roles holding it), as settings: a
+    role gaining a right is WIDENED, only losing NARROWED. A policy without the section gives
+    no one any right (the console refuses), so adding the section widens each right it gives."""
+    a_all, b_all = _rights_of(old), _rights_of(new)
+    out = []
+    for right in CONSOLE_RIGHTS:
+        a, b = a_all.get(right, []), b_all.get(right, [])
+        if set(a) == set(b):
+            continue
+        mark = WIDENED if set(b) - set(a) else NARROWED
+        out.append((f"console.rights.{right}", _shown(sorted(a)), _shown(sorted(b)), mark))
     return tuple(out)
+
+
+def _rights_of(engine: Engine) -> dict[str, list[str]]:
+    console = engine.document.console
+    return {} if console is None else {r: list(getattr(console.rights, r)) for r in CONSOLE_RIGHTS}
 
 
 def _shown(value: object) -> str:

@@ -210,11 +210,13 @@ class LivePolicy:
         except Exception as exc:  # whatever went wrong, the running engine stays
             self._failed(exc)
             return False
+        # The failure cleared and the reload counted before the swap: whoever sees the new
+        # version in status() sees them too.
+        self._failure = None
+        self._reloads += 1
         self._running = _Running(engine, _now(), False, snapshot.revision, snapshot.approved_at)
         self._engine = engine  # the swap
         _freeze()
-        self._failure = None
-        self._reloads += 1
         revision = "" if snapshot.revision is None else f" (revision {snapshot.revision})"
         logger.info("policy `%s` now runs %s%s, replacing %s",
                     self._source.shown, engine.policy_version, revision, running.engine.policy_version)

@@ -14,7 +14,7 @@ from ._monthly import MonthlyReport, monthly_report
 from ._record import GENESIS, Genesis, LogRecord, StoredRecord, chain_hash
 from ._settings import ReviewSettings, review_settings
 from ._store import LogStore, is_postgres, open_log, redacted
-from ._verify import Anchor, Finding, Verdict, verify_chain, verify_link
+from ._verify import Anchor, Finding, Verdict, verify_chain, verify_link, verify_since
 
 __all__ = [
     "FLAGS",
@@ -44,4 +44,5 @@ __all__ = [
     "review_settings",
     "verify_chain",
     "verify_link",
+    "verify_since",
 ]

@@ -295,3 +295,27 @@ def verify_link(store: LogStore, row: StoredRecord) -> Finding | None:
         return _finding(row, "unlinked", f"record {row.seq + 1} after it does not link to it: it was edited and rehashed, or that record was",
                         f"其后一条（第{row.seq + 1}条）与其不相连：本条被篡改后重算了哈希，或后一条被改动")
     return None
+
+
+def verify_since(store: LogStore, seq: int, digest: str, *, limit: int = 10_000) -> tuple[int, str] | None:
+    """The log's new head, once the records written after a record already verified (``seq``,
+    ``digest``: the head of an earlier ``verify_chain``) check out: that record still has its
+    hash, and each record after it links to the one before and matches its own hash, up to the
+    head. None when that cannot be said — a record is missing or does not check, the verified
+    record changed, or more than ``limit`` records came since (reading them one by one would
+    cost more than the whole chain) —: then ``verify_chain`` is the answer, and names what is
+    wrong. A record up to ``seq`` edited since that verification is not seen here: that takes
+    the whole chain again."""
+    head = store.head()
+    if head[0] < seq or head[0] - seq > limit:
+        return None
+    prev = store.row_at(seq)
+    if prev is None or prev.hash != digest:
+        return None
+    before = prev.prev_hash if isinstance(prev.prev_hash, str) else ""
+    for at in range(seq + 1, head[0] + 1):
+        row = store.row_at(at)
+        if row is None or _check(row, prev, before) is not None:
+            return None
+        before, prev = prev.hash, row
+    return (prev.seq, prev.hash) if (prev.seq, prev.hash) == head else None

@@ -3,7 +3,8 @@
     _yaml        YAML with the position of every value (file, line, column), read within bounds:
                  no aliases or tags, a limited size, depth and number of values, decimal integers
     _schema      the shape of the files, as pydantic models
-    _crosscheck  what the entries say about each other: references, duplicates, the org tree
+    _crosscheck  what the entries say about each other: references, duplicates, the org tree,
+                 the roles of the console's rights
     _typing      typing mistakes (full-width punctuation, tabs) found in a file's text before parsing
     _json_schema JSON Schemas of the policy and suite files for editors, from the models
     _labels      the Chinese and English label of every id, and how an id is shown to people
@@ -44,10 +45,13 @@ from ._loader import (
 )
 from ._schema import (
     CHECKS,
+    CONSOLE_RIGHTS,
     INVARIANT_KINDS,
     SECTIONS,
     Chain,
     Code,
+    Console,
+    ConsoleRights,
     Evidence,
     Id,
     Invariant,
@@ -70,6 +74,7 @@ from ._yaml import (
 
 __all__ = [
     "CHECKS",
+    "CONSOLE_RIGHTS",
     "INVARIANT_KINDS",
     "LABELLED_SECTIONS",
     "Labels",
@@ -82,6 +87,8 @@ __all__ = [
     "SECTIONS",
     "Chain",
     "Code",
+    "Console",
+    "ConsoleRights",
     "Evidence",
     "Id",
     "Invariant",

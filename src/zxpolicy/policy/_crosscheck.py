@@ -17,6 +17,7 @@ from .._hints import closest, hint, listing
 from ._labels import Labels
 from ._schema import (
     CHECKS,
+    CONSOLE_RIGHTS,
     MAX_ORDERED_STEPS,
     MAX_STEPS,
     Evidence,
@@ -350,6 +351,14 @@ def _reporting(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
     yield from _duplicates(("reporting", "categories"), [c.id for c in doc.reporting.categories])
 
 
+def _console(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
+    """The console's rights name roles of the vocabulary (a role given twice is harmless)."""
+    if doc.console is None:
+        return
+    for right in CONSOLE_RIGHTS:
+        yield from refs.known(("console", "rights", right), getattr(doc.console.rights, right), "role")
+
+
 def _reasons(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
     """A message for every code of the engine; each message uses at most ``{detail}``."""
     for code in ENGINE_CODES:
@@ -413,5 +422,5 @@ def _rule_use(doc: PolicyDocument, refs: _Refs) -> Iterator[Problem]:
 # In the order the problems are listed.
 _SECTIONS: tuple[Callable[[PolicyDocument, _Refs], Iterator[Problem]], ...] = (
     _duplicate_ids, _orgs, _rules, _consent, _separations, _obligation_rules, _must_record, _purposes, _grants,
-    _approvals, _classification, _assignments, _invariants, _reporting, _reasons, _rule_use,
+    _approvals, _classification, _assignments, _invariants, _reporting, _console, _reasons, _rule_use,
 )

@@ -42,6 +42,7 @@ POLICY_FILES: dict[str, tuple[str, ...]] = {
     "assignments": ("assignments",),
     "invariants": ("invariants",),
     "reporting": ("reporting",),
+    "console": ("console",),
 }
 
 # Which fields name an id declared by the policy: "Model.field" → what it names. A suite's
@@ -67,6 +68,7 @@ ID_FIELDS: dict[str, str] = {
     "Classification.steps": "level",
     "Reporting.review_purposes": "purpose", "ReportCategory.codes": "reason", "Expect.codes": "reason",
     "Expect.rules": "decision_rule",
+    **{f"ConsoleRights.{right}": "role" for right in ("view", "review", "propose", "approve")},
 }
 
 # Fields that may be given as a bare name (a fixture's, or a subject's id) instead of a mapping.
@@ -88,6 +90,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "assignments": ("用户", "users: id, roles and org"),
     "invariants": ("不变式", "properties every request must satisfy (zxpolicy verify)"),
     "reporting": ("日核查与月报", "the daily check and the monthly report of the decision log"),
+    "console": ("合规控制台权限", "who may do what in the compliance console (zxpolicy console)"),
     # the models
     "Level": ("密级", "a classification level"),
     "Kind": ("资料类型", "a kind of resource"),
@@ -116,6 +119,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "WorkingHours": ("工作时间", "working hours"),
     "ReportCategory": ("报告类别", "a category of the monthly report"),
     "Reporting": ("日核查与月报", "the daily check and the monthly report"),
+    "Console": ("合规控制台权限", "who may do what in the compliance console; a user's roles are those of the assignments"),
+    "ConsoleRights": ("控制台权限", "for each right, the roles that hold it"),
     "SubjectIn": ("请求人", "the subject of a case: a fixture, an id of the assignments, or its fields"),
     "ResourceIn": ("资料", "the resource of a case: a fixture or its fields"),
     "ConsentIn": ("书面授权", "the customer's written authorization: a fixture or its fields"),
@@ -148,6 +153,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "assignments": ("用户", "users: id, roles and org"),
     "invariants": ("不变式", "properties every request must satisfy"),
     "reporting": ("日核查与月报", "the daily check and the monthly report"),
+    "PolicyDocument.console": ("合规控制台权限", "who may do what in the compliance console"),
     # fields
     "id": ("编号", "id: lowercase letters, digits, `_` or `-`"),
     "zh": ("中文名称", "label in Chinese"),
@@ -202,6 +208,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "review_purposes": ("须复核的用途", "every query under these purposes is flagged for review"),
     "clock_tolerance_minutes": ("时间容差（分钟）", "a query whose claimed time is further than this from the time it was written is flagged back- or future-dated"),
     "categories": ("报告类别", "the categories of the monthly report"),
+    "rights": ("权限", "the console's rights: view, review, propose, approve"),
+    "ConsoleRights.view": ("查看", "roles that may see the policy, its changes and the reports, and try a request"),
+    "ConsoleRights.review": ("日核查", "roles that may record the daily check's outcomes and sign a day off"),
+    "ConsoleRights.propose": ("提出变更", "roles that may propose a change of the policy"),
+    "ConsoleRights.approve": ("审批变更", "roles that may approve or reject another person's proposal"),
     # suite files
     "name": ("名称", "name"),
     "at": ("时间", "an ISO 8601 time with an offset, like 2026-11-27T10:00:00+08:00"),

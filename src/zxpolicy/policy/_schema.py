@@ -298,6 +298,26 @@ class Reporting(_Model):
         return value
 
 
+# The rights of the compliance console (zxpolicy console), in the order they are shown.
+CONSOLE_RIGHTS = ("view", "review", "propose", "approve")
+
+
+class ConsoleRights(_Model):
+    """Which roles hold each right of the console; a right no role is given is held by no one."""
+
+    view: list[Id] = []  # see the policy, its changes and the reports; try a request
+    review: list[Id] = []  # the daily check (查询日核查): record outcomes, sign a day off
+    propose: list[Id] = []  # propose a change of the policy to the store
+    approve: list[Id] = []  # approve or reject another person's proposal
+
+
+class Console(_Model):
+    """Who may do what in the compliance console. A user's roles are those of the assignments."""
+
+    clause: Text | None = None  # the clause of the institution's rules these rights follow
+    rights: ConsoleRights
+
+
 class PolicyDocument(_Model):
     """Every section of a policy, whichever file each stands in.
 
@@ -324,6 +344,7 @@ class PolicyDocument(_Model):
     assignments: list[Assignment]
     invariants: list[Invariant] = []  # optional, so that a policy written before them loads
     reporting: Reporting | None = None  # optional: only the decision log's reports read it
+    console: Console | None = None  # optional: only the compliance console reads it
 
 
 SECTIONS = tuple(PolicyDocument.model_fields)

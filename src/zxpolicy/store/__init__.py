@@ -11,16 +11,17 @@ PostgreSQL (many hosts, which follow it with LISTEN/NOTIFY): the store's genesis
 then each proposal with its files, gates and diff, each approval and each rejection. Hosts load
 the current revision with ``zxpolicy.watch(url)``.
 
-    _db        the connection, the SQL dialects, the numbered migrations
+    _db        the connection, the SQL dialects, the numbered migrations (``Db``, for any
+               set of tables: the console's too)
     _history   entries and their chain
     _store     PolicyStore: propose, approve, reject, current, revisions
     _gates     publish: the gates, then the proposal
     _report    the change report for the regulator (制度变更报备)
 """
 
-from ._db import CHANNEL, MIGRATIONS, is_postgres, store_path
+from ._db import CHANNEL, MIGRATIONS, STORE_TABLES, Db, DbSchema, Migrations, Tx, is_postgres, store_path
 from ._gates import GATES, Gate, Published, publish, read_policy_files, version_of
-from ._history import Entry, HistoryFinding, verify_entries
+from ._history import Chained, Entry, HistoryFinding, canonical, first_break, verify_entries
 from ._report import STATES, change_report, local_time, since
 from ._store import PolicyStore, Revision, StoreSettings, StoreVersion, init_store, open_store
 
@@ -29,15 +30,23 @@ __all__ = [
     "GATES",
     "MIGRATIONS",
     "STATES",
+    "STORE_TABLES",
+    "Chained",
+    "Db",
+    "DbSchema",
     "Entry",
     "Gate",
     "HistoryFinding",
+    "Migrations",
     "PolicyStore",
     "Published",
     "Revision",
     "StoreSettings",
     "StoreVersion",
+    "Tx",
+    "canonical",
     "change_report",
+    "first_break",
     "init_store",
     "is_postgres",
     "local_time",

@@ -5,6 +5,11 @@ write is one transaction that holds the store's write lock: SQLite's (``BEGIN IM
 on PostgreSQL a transaction-level advisory lock, so that two publishes on two hosts cannot both
 link to the same history entry. Schema changes are numbered migrations (``MIGRATIONS``), applied
 in order under that lock; the number reached is kept in the ``meta`` table.
+
+``Db`` serves any set of tables described by a ``DbSchema`` (their prefix, which also names the
+meta table, the write lock and the NOTIFY channel; their migrations; the error raised and how
+the database is named in it): the compliance console keeps its tables in the decision log's
+database with the same class and tables of its own prefix.
 """
 
 from __future__ import annotations
@@ -12,20 +17,24 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import StoreError
+from .._errors import StoreError, ZxpolicyError
 
-__all__ = ["CHANNEL", "MIGRATIONS", "Db", "redacted", "store_path"]
+__all__ = ["CHANNEL", "MIGRATIONS", "STORE_TABLES", "Db", "DbSchema", "Migrations", "redacted", "store_path"]
 
 PREFIX = "zxpolicy_store"
-CHANNEL = "zxpolicy_store"  # PostgreSQL NOTIFY channel: an entry was appended to the history
+CHANNEL = PREFIX  # PostgreSQL NOTIFY channel: an entry was appended to the history
+
+# Each migration: its number and its statements, in order.
+Migrations = tuple[tuple[int, tuple[str, ...]], ...]
 
 # Each migration: its number and its statements. Never edit one that has shipped: add the next.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+MIGRATIONS: Migrations = (
     (1, (
         f"CREATE TABLE IF NOT EXISTS {PREFIX}_history ("
         " seq BIGINT PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, revision BIGINT NOT NULL,"
@@ -35,6 +44,30 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     )),
 )
 LATEST = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True)
+class DbSchema:
+    """One set of tables that a ``Db`` serves.
+
+    ``prefix`` starts every table's name and names the meta table (``{prefix}_meta``), the
+    PostgreSQL write lock and NOTIFY channel, so that two sets of tables in one database lock
+    and notify apart. ``error(code, message, message_en)`` makes the error raised, whose code is
+    ``{code}_unreachable``, ``{code}_unreadable``, ``{code}_unwritable``, ``{code}_too_new``, ...;
+    ``noun`` (Chinese, English) names the database in its messages."""
+
+    prefix: str
+    migrations: Migrations
+    error: Callable[[str, str, str], ZxpolicyError]
+    code: str
+    noun: tuple[str, str]
+
+    @property
+    def latest(self) -> int:
+        return self.migrations[-1][0]
+
+
+STORE_TABLES = DbSchema(PREFIX, MIGRATIONS, StoreError, "store", ("策略库", "store"))
 
 
 def redacted(url: str) -> str:
@@ -57,15 +90,21 @@ class Db:
     """One connection (reopened when it broke), guarded by a lock: ``sqlite3`` and ``psycopg``
     connections are not to be shared by threads at once."""
 
-    def __init__(self, url: str, *, create: bool, timeout: float = 5.0) -> None:
-        self.url, self.shown, self.timeout = url, redacted(url), timeout
+    def __init__(
+        self, url: str, *, create: bool, timeout: float = 5.0, tables: DbSchema = STORE_TABLES, shown: str | None = None
+    ) -> None:
+        """``url``: ``sqlite:///PATH`` or ``postgresql://…``; ``shown``: how messages name the
+        database (by default the URL without its password)."""
+        self.url, self.shown, self.timeout = url, shown if shown is not None else redacted(url), timeout
+        self.tables = tables
         self.postgres = is_postgres(url)
         self.path = store_path(url)
+        zh, en = tables.noun
         if not self.postgres and self.path is None:
-            raise StoreError("store_url_invalid", f"策略库地址`{self.shown}`无效：应为 sqlite:///路径 或 postgresql://…",
-                             f"store URL `{self.shown}` is not valid: expected sqlite:///PATH or postgresql://…")
+            raise tables.error(f"{tables.code}_url_invalid", f"{zh}地址`{self.shown}`无效：应为 sqlite:///路径 或 postgresql://…",
+                               f"{en} URL `{self.shown}` is not valid: expected sqlite:///PATH or postgresql://…")
         if self.path is not None and not create and not self.path.is_file():
-            raise StoreError("store_unreachable", f"策略库`{self.shown}`不存在", f"the store `{self.shown}` does not exist")
+            raise tables.error(f"{tables.code}_unreachable", f"{zh}`{self.shown}`不存在", f"the {en} `{self.shown}` does not exist")
         self._lock = threading.RLock()
         self._conn: Any = None
         self._listener: Any = None
@@ -74,8 +113,8 @@ class Db:
             try:
                 import psycopg
             except ImportError:
-                raise StoreError("store_driver_missing", "PostgreSQL 策略库需要 psycopg：pip install 'zxpolicy[postgres]'",
-                                 "a PostgreSQL store needs psycopg: pip install 'zxpolicy[postgres]'") from None
+                raise tables.error(f"{tables.code}_driver_missing", f"PostgreSQL {zh}需要 psycopg：pip install 'zxpolicy[postgres]'",
+                                   f"a PostgreSQL {en} needs psycopg: pip install 'zxpolicy[postgres]'") from None
             self._psycopg = psycopg
         with self._lock:
             self._connection()
@@ -109,11 +148,14 @@ class Db:
             return self._conn
         except Exception as exc:
             self._conn = None
-            raise self.error("store_unreachable", "无法连接", "cannot reach", exc) from None
+            raise self.error("unreachable", "无法连接", "cannot reach", exc) from None
 
-    def error(self, code: str, zh: str, en: str, exc: BaseException) -> StoreError:
+    def error(self, code: str, zh: str, en: str, exc: BaseException) -> ZxpolicyError:
+        """The tables' error ``{code}_{code}``, naming the database and what the driver said."""
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
-        return StoreError(code, f"{zh}策略库`{self.shown}`：{detail}", f"{en} the store `{self.shown}`: {detail}")
+        noun_zh, noun_en = self.tables.noun
+        return self.tables.error(f"{self.tables.code}_{code}", f"{zh}{noun_zh}`{self.shown}`：{detail}",
+                                 f"{en} the {noun_en} `{self.shown}`: {detail}")
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
@@ -139,69 +181,73 @@ class Db:
                 if not self._failed(exc):
                     raise
                 self._drop()
-                raise self.error("store_unreadable", "无法读取", "cannot read", exc) from None
+                raise self.error("unreadable", "无法读取", "cannot read", exc) from None
 
     @contextmanager
-    def write(self) -> Iterator[_Tx]:
-        """A transaction holding the store's write lock; committed when the block ends."""
+    def write(self) -> Iterator[Tx]:
+        """A transaction holding the tables' write lock; committed when the block ends (rolled
+        back when it raises)."""
         with self._lock:
             conn = self._connection()
             try:
                 if self.postgres:
                     with conn.transaction():
-                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (PREFIX,))
-                        yield _Tx(self, conn)
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.tables.prefix,))
+                        yield Tx(self, conn)
                 else:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
-                        yield _Tx(self, conn)
+                        yield Tx(self, conn)
                     except BaseException:
                         conn.execute("ROLLBACK")
                         raise
                     conn.execute("COMMIT")
-            except StoreError:
+            except ZxpolicyError:
                 raise
             except Exception as exc:
                 if not self._failed(exc):
                     raise
                 self._drop()
-                raise self.error("store_unwritable", "无法写入", "cannot write", exc) from None
+                raise self.error("unwritable", "无法写入", "cannot write", exc) from None
 
     def migrate(self) -> None:
         """Create the tables, or bring them to the latest migration."""
+        meta, latest, (zh, en) = f"{self.tables.prefix}_meta", self.tables.latest, self.tables.noun
         with self.write() as tx:
-            tx.execute(f"CREATE TABLE IF NOT EXISTS {PREFIX}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            found = tx.query(f"SELECT value FROM {PREFIX}_meta WHERE key = 'schema_version'")
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            found = tx.query(f"SELECT value FROM {meta} WHERE key = 'schema_version'")
             reached = int(found[0][0]) if found else 0
-            if reached > LATEST:
-                raise StoreError("store_too_new", f"策略库`{self.shown}`的表结构（第 {reached} 版）比本软件新；请升级 zxpolicy",
-                                 f"the store `{self.shown}` has schema version {reached}, newer than this zxpolicy knows; upgrade zxpolicy")
-            for number, statements in MIGRATIONS:
+            if reached > latest:
+                raise self.tables.error(
+                    f"{self.tables.code}_too_new", f"{zh}`{self.shown}`的表结构（第 {reached} 版）比本软件新；请升级 zxpolicy",
+                    f"the {en} `{self.shown}` has schema version {reached}, newer than this zxpolicy knows; upgrade zxpolicy")
+            for number, statements in self.tables.migrations:
                 if number > reached:
                     for statement in statements:
                         tx.execute(statement)
             if reached == 0:
-                tx.execute(f"INSERT INTO {PREFIX}_meta (key, value) VALUES ('schema_version', ?)", (str(LATEST),))
-            elif reached < LATEST:
-                tx.execute(f"UPDATE {PREFIX}_meta SET value = ? WHERE key = 'schema_version'", (str(LATEST),))
+                tx.execute(f"INSERT INTO {meta} (key, value) VALUES ('schema_version', ?)", (str(latest),))
+            elif reached < latest:
+                tx.execute(f"UPDATE {meta} SET value = ? WHERE key = 'schema_version'", (str(latest),))
 
     def schema_version(self) -> int:
-        """The migration the store's tables are at; 0 when it has none."""
+        """The migration the tables are at; 0 when there are none."""
+        meta = f"{self.tables.prefix}_meta"
         if self.postgres:
-            there = self.read("SELECT to_regclass(?) IS NOT NULL", (f"{PREFIX}_meta",))[0][0]
+            there = self.read("SELECT to_regclass(?) IS NOT NULL", (meta,))[0][0]
         else:
-            there = bool(self.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"{PREFIX}_meta",)))
+            there = bool(self.read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (meta,)))
         if not there:
             return 0
-        found = self.read(f"SELECT value FROM {PREFIX}_meta WHERE key = 'schema_version'")
+        found = self.read(f"SELECT value FROM {meta} WHERE key = 'schema_version'")
         return int(found[0][0]) if found else 0
 
     # -- following changes ------------------------------------------------------------------
 
     def wait(self, timeout: float, head: int, current_head: Any) -> bool:
-        """Block up to ``timeout`` seconds for a change. PostgreSQL: a NOTIFY on ``CHANNEL`` (on a
+        """Block up to ``timeout`` seconds for a change. PostgreSQL: a NOTIFY on the prefix (on a
         connection of its own, so that waiting holds no lock). SQLite: the head polled. Raises
-        ``StoreError`` when the connection is lost."""
+        the tables' error when the connection is lost."""
         if not self.postgres:
             deadline = time.monotonic() + timeout
             while True:
@@ -214,7 +260,7 @@ class Db:
         try:
             if self._listener is None or self._listener.closed or self._listener.broken:
                 self._listener = self._psycopg.connect(self._conninfo(timeouts=False), autocommit=True)
-                self._listener.execute(f"LISTEN {CHANNEL}")
+                self._listener.execute(f"LISTEN {self.tables.prefix}")
                 if current_head() != head:  # appended before LISTEN took hold
                     return True
             for _ in self._listener.notifies(timeout=timeout, stop_after=1):
@@ -224,7 +270,7 @@ class Db:
             if not self._failed(exc):
                 raise
             self._close_listener()
-            raise self.error("store_unreachable", "与策略库的连接中断", "lost the connection to", exc) from None
+            raise self.error("unreachable", "连接中断：", "lost the connection to", exc) from None
 
     def _drop(self) -> None:
         try:
@@ -248,7 +294,7 @@ class Db:
             self._close_listener()
 
 
-class _Tx:
+class Tx:
     """The statements of one write transaction."""
 
     def __init__(self, db: Db, conn: Any) -> None:
@@ -261,6 +307,6 @@ class _Tx:
         return list(self._conn.execute(self._db._sql(statement), tuple(args)).fetchall())
 
     def notify(self) -> None:
-        """Tell every host listening that the history grew (PostgreSQL sends it at commit)."""
+        """Tell every host listening that the tables grew (PostgreSQL sends it at commit)."""
         if self._db.postgres:
-            self._conn.execute(f"NOTIFY {CHANNEL}")
+            self._conn.execute(f"NOTIFY {self._db.tables.prefix}")

@@ -17,12 +17,13 @@ The look-up columns (``kind``, ``revision``, ``effective``, ``at``) repeat what 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..log import GENESIS, chain_hash
 
-__all__ = ["Entry", "HistoryFinding", "canonical", "verify_entries"]
+__all__ = ["Chained", "Entry", "HistoryFinding", "canonical", "first_break", "verify_entries"]
 
 
 def canonical(data: dict[str, Any]) -> str:
@@ -81,14 +82,36 @@ class HistoryFinding:
     message_en: str
 
 
+class Chained(Protocol):
+    """An entry of a hash chain: its place, its kind, its link and whether it is itself intact."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    def intact(self) -> bool: ...
+
+
 def verify_entries(entries: list[Entry]) -> HistoryFinding | None:
     """The whole chain, from the genesis: None when intact, else the first break."""
-    prev, expected = GENESIS, 0
+    return first_break(entries, genesis="genesis")
+
+
+def first_break(entries: Iterable[Chained], *, genesis: str | None = None, start: int = 1) -> HistoryFinding | None:
+    """The first break of a chain of entries numbered from ``start`` (0 where its first entry
+    is of kind ``genesis``, which it alone may be), linked from ``GENESIS``: an entry missing,
+    one not linking to the one before, or one whose hash or columns do not match its body.
+    None when intact. The store's history and the console's ledgers use it alike."""
+    prev, expected = GENESIS, 0 if genesis is not None else start
     for e in entries:
         if e.seq != expected:
             return HistoryFinding(expected, f"第 {expected} 条记录缺失（下一条是第 {e.seq} 条）",
                                   f"entry {expected} is missing (the next is entry {e.seq})")
-        if (e.seq == 0) != (e.kind == "genesis"):
+        if genesis is not None and (e.seq == 0) != (e.kind == genesis):
             return HistoryFinding(e.seq, "历史的第一条应为创世记录，且只有它是", "the history must start with its genesis entry, and only it")
         if e.prev_hash != prev:
             return HistoryFinding(e.seq, f"第 {e.seq} 条记录与前一条不相连：前一条被改动或删除",
