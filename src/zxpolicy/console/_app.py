@@ -115,14 +115,16 @@ def _port_free(host: str, port: int) -> None:
         raise ConsoleError("address_unavailable", f"无法在 {host}:{port} 上监听：{why}", f"cannot listen on {host}:{port}: {why}") from None
 
 
-def _verify_at_start(console: Console) -> None:
-    """The log's whole chain, verified before the port opens: a page then verifies only the
-    records written since (``VerifiedChain``), not the whole log on its first view. A broken
-    chain does not stop the console: every page that needs the log says so."""
+def _prepare(console: Console) -> None:
+    """Before the port opens: the log's whole chain verified, and the pages a reviewer opens
+    first made (``_views.prepare``), so that a first view pays neither. A log that does not
+    verify, or a policy without reports, does not stop the console: the pages that need them
+    say so."""
     try:
-        seq, _ = console.chain.head()
+        v.prepare(console)
+        seq, _ = console.verified_head()
         print(f"decision log verified up to record {seq}", flush=True)
-    except LogError as exc:
+    except (LogError, ConsoleError) as exc:
         print(f"WARNING: {exc.message_en}", flush=True)
 
 
@@ -133,7 +135,7 @@ def run_console(o: ConsoleOptions) -> int:
         print(line, flush=True)
     _port_free(o.host, o.port)
     app = build_console_app(o)
-    _verify_at_start(app.app.state.console)
+    _prepare(app.app.state.console)
     config = uvicorn.Config(app, host=o.host, port=o.port, lifespan="on", access_log=False, server_header=False,
                             proxy_headers=False, ssl_certfile=o.tls_cert, ssl_keyfile=o.tls_key, log_level="info")
     server = uvicorn.Server(config)

@@ -644,10 +644,9 @@ def state_label(state: str, lang: str) -> str:
     return _STATE_WORDS.get(state, (state, state))[0 if lang != "en" else 1]
 
 
-def day_lines(log: LogStore, settings: Reporting, day: date, head_seq: int) -> tuple[int, frozenset[int]]:
-    """How many queries were written on ``day`` up to the (verified) head, and the seqs flagged."""
-    rows = [r for r in daily_check(log, settings, day, verify=False).rows if r.seq <= head_seq]
-    return len(rows), frozenset(r.seq for r in rows if r.flags)
+def day_lines(check: DailyCheck) -> tuple[int, frozenset[int]]:
+    """How many queries a day's check holds, and the seqs flagged."""
+    return len(check.rows), frozenset(r.seq for r in check.rows if r.flags)
 
 
 class VerifiedChain:

@@ -46,7 +46,7 @@ from ._pages import (
     version_view,
     zone_of,
 )
-from ._web import MAX_FILE, SESSION_COOKIE, Ctx, Handler, reason_of
+from ._web import MAX_FILE, SESSION_COOKIE, Console, Ctx, Handler, reason_of
 
 
 def logout(ctx: Ctx) -> Response:
@@ -278,17 +278,46 @@ def _today(ctx: Ctx) -> date:
 
 
 def _daily_day(ctx: Ctx, text: str) -> date:
-    """The day asked for; by default the day the newest decision was written, when that is before
-    today, else yesterday."""
-    if text:
-        return parse_day(text)
-    today = _today(ctx)
+    """The day asked for; by default ``review_day``."""
+    return parse_day(text) if text else review_day(ctx.console)
+
+
+def review_day(console: Console) -> date:
+    """The day the daily check opens on: the day the newest decision was written, when that is
+    before today, else yesterday."""
+    zone = zone_of(console.engine.document)
+    today = datetime.now(zone).date()
     try:
-        last = ctx.console.log.row_at(ctx.console.log.head()[0])
-        written = datetime.fromisoformat(last.logged_at).astimezone(zone_of(ctx.console.engine.document)).date() if last else None
+        last = console.log.row_at(console.log.head()[0])
+        written = datetime.fromisoformat(last.logged_at).astimezone(zone).date() if last else None
     except (LogError, ValueError):
         written = None
     return written if written is not None and written < today and last is not None and last.seq > 0 else today - timedelta(days=1)
+
+
+def prepare(console: Console) -> None:
+    """What the console's first pages will show, made before anyone asks (at start, off the
+    request path): the log's chain verified, the daily check of ``review_day``, last month's
+    report and this quarter's days. A page of another day or month reads its period on its first
+    view. A log that does not verify is said by the pages that need it."""
+    head = console.chain.head()
+    settings = console.settings()
+    today = datetime.now(zone_of(console.engine.document)).date()
+    _, first, last = quarter_days(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    while first <= min(last, today):
+        lines_of(console, settings, first, head)
+        first += timedelta(days=1)
+    last_month = today.replace(day=1) - timedelta(days=1)
+    month_report(console, settings, last_month.year, last_month.month, {})
+    console.daily.get(console.log, settings, review_day(console), head)  # last: the days above pass through the same cache
+
+
+def lines_of(console: Console, settings: Reporting, day: date, head: tuple[int, str]) -> tuple[int, frozenset[int]]:
+    """A day's count of queries and its flagged seqs, from its daily check (kept, a day that is
+    over once)."""
+    rules = settings.model_dump_json()
+    key = (day, rules) if closed(day, settings) else (day, rules, head[0])
+    return console.days.get(key, lambda: day_lines(console.daily.get(console.log, settings, day, head)))
 
 
 def daily_page(ctx: Ctx, day: date | None = None, status: int = 200, refusal: Reason | None = None) -> Response:
@@ -400,21 +429,28 @@ def _monthly(ctx: Ctx) -> tuple[Any, str, dict[str, int], Reporting]:
     year, number = parse_month(month)
     settings = console.settings()
     recorded = recorded_counts({k: [v] for k, v in ctx.request.query_params.items()}, settings)
-    # The chain verified up to its head (only what is new since the last view), the month counted
-    # without verifying it again, then what was written meanwhile verified too: every record
-    # counted is one verified. A month that is over is counted once.
+    report = month_report(console, settings, year, number, recorded)
+    return report, f"{year:04d}-{number:02d}", recorded, settings
+
+
+def month_report(console: Console, settings: Reporting, year: int, number: int, recorded: dict[str, int]) -> MonthlyReport:
+    """The month's report. The chain verified up to its head (only what is new since the last
+    view), the month counted without verifying it again, then what was written meanwhile verified
+    too: every record counted is one verified. Counted once for a month that is over, once per
+    head for the current one; the register counts typed in are put in after."""
     head = console.verified_head()
     last_day = (date(year, number, 1) + timedelta(days=31)).replace(day=1) - timedelta(days=1)
-    period = (year, number, tuple(sorted(recorded.items())), settings.model_dump_json())
+    period = (year, number, settings.model_dump_json())
     key = period if closed(last_day, settings) else (*period, head)
 
     def count() -> MonthlyReport:
-        made = monthly_report(console.log, settings, year, number, recorded, verify=False)
+        made = monthly_report(console.log, settings, year, number, None, verify=False)
         after = console.verified_head()
         return replace(made, verified=True, head_seq=after[0], head_hash=after[1])
 
-    report = console.months.get(key, count)
-    return report, f"{year:04d}-{number:02d}", recorded, settings
+    base = console.months.get(key, count)
+    given = {c.id: recorded.get(c.id) for c in settings.categories if c.source == "recorded"}
+    return replace(base, totals={**base.totals, **given})
 
 
 def monthly_page(ctx: Ctx) -> Response:
@@ -444,15 +480,13 @@ def _quarterly(ctx: Ctx) -> Any:
     today = _today(ctx)
     name, first, last = quarter_days(ctx.arg("quarter") or f"{today.year}-Q{(today.month - 1) // 3 + 1}")
     settings = console.settings()
-    rules = settings.model_dump_json()
     head = console.verified_head()
     zone = _zone(ctx)
     revisions = [r for r in since(console.store.revisions(), first, zone)
                  if min(x for x in (r.proposed_at, r.closed_at) if x)[:10] <= last.isoformat()]
     return quarter_summary(
         name, first, last, today, head,
-        lambda day: console.days.get(
-            (day, rules) if closed(day, settings) else (day, rules, head[0]), lambda: day_lines(console.log, settings, day, head[0])),
+        lambda day: lines_of(console, settings, day, head),
         day_states(console.db, first, last), lambda day: outcomes(console.db, day),
         [revision_view(r, ctx.lang, zone) for r in revisions],
     )
