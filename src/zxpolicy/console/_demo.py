@@ -128,7 +128,10 @@ def make_demo(folder: Path, progress: Callable[[], None] | None = None) -> Demo:
     try:
         done = publish(files, store, by="u-supervisor-hq", message="启用行内征信授权策略（演示）")
         if done.revision is None:
-            raise ConsoleError("demo_publish_refused", f"演示策略未能发布：{done.refused}", f"the demo policy was not published: {done.refused_en}")
+            failed = [g for g in done.gates if not g.ok]
+            raise ConsoleError("demo_publish_refused",
+                               f"演示策略未能发布：{done.refused}" + "".join(f"；{g.name}：{g.message}" for g in failed),
+                               f"the demo policy was not published: {done.refused_en}" + "".join(f"; {g.name}: {g.message_en}" for g in failed))
         store.approve(done.revision, by="u-gm-hq")
         wider = dict(files)
         if wider.get("grants.yaml", "").count(_WIDER[0]) == 1:
