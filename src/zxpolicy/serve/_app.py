@@ -306,12 +306,21 @@ def _args(data: dict[str, Any]) -> tuple[Any, ...]:
 # -- the decision endpoints -------------------------------------------------------------------------
 
 
-async def check(service: Service, call: Call) -> Answer:
+async def _request_body(call: Call) -> dict[str, Any] | Answer:
+    """The body of ``/v1/check`` or ``/v1/explain``: one request's fields, or the answer that
+    refuses it (a problem naming each field the schema refuses)."""
     data = await _body(call)
     if isinstance(data, Answer):
         return data
     if type(data) is not dict or not _FIELDS.issuperset(data):
         return _schema_problem(call, CheckRequestV1, data) or _fault(call)
+    return data
+
+
+async def check(service: Service, call: Call) -> Answer:
+    data = await _request_body(call)
+    if isinstance(data, Answer):
+        return data
     engine = service.live.engine
     s, r, p, a, c, ap, e, at = _args(data)
     try:
@@ -357,11 +366,9 @@ async def check_batch(service: Service, call: Call) -> Answer:
 
 
 async def explain(service: Service, call: Call) -> Answer:
-    data = await _body(call)
+    data = await _request_body(call)
     if isinstance(data, Answer):
         return data
-    if type(data) is not dict or not _FIELDS.issuperset(data):
-        return _schema_problem(call, CheckRequestV1, data) or _fault(call)
     engine = service.live.engine
     s, r, p, a, c, ap, e, at = _args(data)
     try:
